@@ -1,0 +1,1085 @@
+//! The SQLite store: users, records, upload progress, command replies and settings.
+//!
+//! One file, WAL mode, `synchronous=FULL`: a committed record survives a crash or a power cut.
+//! Each thread opens its own [`Store`]; writers take the lock up front (`BEGIN IMMEDIATE`) and wait
+//! up to the busy timeout for another writer. All operations live on [`Tx`], which both
+//! [`Store::read`] and [`Store::write`] hand out, so there is one implementation of each.
+
+mod schema;
+
+use crate::protocol::civil::LocalDateTime;
+use crate::protocol::options::StampTable;
+use crate::protocol::user::User;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another thread's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Executed command ids remembered for de-duplication.
+pub const EXECUTED_COMMANDS_KEPT: i64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+#[error("store {path}: {action}: {source}")]
+pub struct StoreError {
+    pub path: String,
+    pub action: String,
+    #[source]
+    pub source: rusqlite::Error,
+}
+
+/// Attaches what was being done to a SQLite error.
+trait Context<T> {
+    fn ctx(self, action: &str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, action: &str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError {
+            path: String::new(),
+            action: action.to_owned(),
+            source,
+        })
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path).ctx("open");
+        Self::init(conn, path, true)
+    }
+
+    /// Opens an existing store without writing to it (for `status`).
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .ctx("open read-only");
+        Self::init(conn, path, false)
+    }
+
+    /// A private in-memory store, for tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::init(
+            Connection::open_in_memory().ctx("open in memory"),
+            Path::new(":memory:"),
+            true,
+        )
+    }
+
+    fn init(conn: Result<Connection>, path: &Path, writable: bool) -> Result<Store> {
+        let with_path = |mut e: StoreError| {
+            e.path = path.display().to_string();
+            e
+        };
+        let mut conn = conn.map_err(with_path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .ctx("set busy timeout")
+            .map_err(with_path)?;
+        if writable {
+            conn.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            )
+            .ctx("set pragmas")
+            .map_err(with_path)?;
+            migrate(&mut conn).map_err(with_path)?;
+        } else {
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .ctx("read schema version")
+                .map_err(with_path)?;
+            if version != schema::MIGRATIONS.len() as i64 {
+                return Err(with_path(StoreError {
+                    path: String::new(),
+                    action: format!(
+                        "schema version {version}, this build reads {}",
+                        schema::MIGRATIONS.len()
+                    ),
+                    source: rusqlite::Error::InvalidQuery,
+                }));
+            }
+        }
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in a read transaction (one consistent snapshot).
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.run(TransactionBehavior::Deferred, f)
+    }
+
+    /// Runs `f` in a write transaction, committed if `f` succeeds and rolled back otherwise.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.run(TransactionBehavior::Immediate, f)
+    }
+
+    fn run<T>(
+        &mut self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let path = self.path.display().to_string();
+        let with_path = |mut e: StoreError| {
+            e.path.clone_from(&path);
+            e
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(behavior)
+            .ctx("begin")
+            .map_err(with_path)?;
+        let value = f(&Tx { conn: &tx }).map_err(with_path)?;
+        tx.commit().ctx("commit").map_err(with_path)?;
+        Ok(value)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .ctx("begin migration")?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .ctx("read schema version")?;
+    let known = schema::MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError {
+            path: String::new(),
+            action: format!(
+                "schema version {version} was written by a newer push-agent (this build knows {known})"
+            ),
+            source: rusqlite::Error::InvalidQuery,
+        });
+    }
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)
+            .ctx(&format!("migrate to schema {}", i + 1))?;
+    }
+    tx.pragma_update(None, "user_version", known)
+        .ctx("set schema version")?;
+    tx.commit().ctx("commit migration")
+}
+
+/// What kind of record a row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    AttLog,
+    OpLog,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::AttLog => "ATTLOG",
+            RecordKind::OpLog => "OPLOG",
+        }
+    }
+
+    pub fn upload_table(self) -> StampTable {
+        match self {
+            RecordKind::AttLog => StampTable::AttLog,
+            RecordKind::OpLog => StampTable::OperLog,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    pub kind: RecordKind,
+    pub pin: String,
+    pub time: LocalDateTime,
+    /// The record exactly as uploaded, without its LF.
+    pub line: String,
+    /// A local-only detail kept for the operator (e.g. the number of an unknown card).
+    pub credential: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadState {
+    pub acked_id: i64,
+    pub server_stamp: String,
+    pub inflight: Option<(i64, i64)>,
+    pub uploaded_total: i64,
+    pub partial_acks: i64,
+    pub last_upload_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingReply {
+    pub seq: i64,
+    pub cmd_id: String,
+    pub body: String,
+    pub multi_line: bool,
+}
+
+/// A DATA QUERY whose results are being uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryJob {
+    pub cmd_id: String,
+    pub target: QueryTarget,
+    pub pin: Option<String>,
+    pub time_from: Option<LocalDateTime>,
+    pub time_to: Option<LocalDateTime>,
+    pub after_key: String,
+    pub uploaded: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryTarget {
+    AttLog,
+    UserInfo,
+}
+
+impl QueryTarget {
+    fn as_str(self) -> &'static str {
+        match self {
+            QueryTarget::AttLog => "ATTLOG",
+            QueryTarget::UserInfo => "USERINFO",
+        }
+    }
+
+    fn parse(s: &str) -> QueryTarget {
+        if s == "USERINFO" {
+            QueryTarget::UserInfo
+        } else {
+            QueryTarget::AttLog
+        }
+    }
+
+    /// The `table=` its results are uploaded with [spec §4.5].
+    pub fn upload_table(self) -> StampTable {
+        match self {
+            QueryTarget::AttLog => StampTable::AttLog,
+            QueryTarget::UserInfo => StampTable::OperLog,
+        }
+    }
+}
+
+/// Settings scopes.
+pub mod scope {
+    /// The server's last option block and options changed by command.
+    pub const SERVER: &str = "server";
+    /// Device settings (DeviceName, …).
+    pub const DEVICE: &str = "device";
+    /// Agent bookkeeping (last contact, clock correction, pending CHECK).
+    pub const STATE: &str = "state";
+}
+
+/// The operations, on a transaction or a plain connection.
+pub struct Tx<'c> {
+    conn: &'c Connection,
+}
+
+impl Tx<'_> {
+    // ----- records -----
+
+    /// Appends a record and returns its device-unique id.
+    pub fn append_record(&self, r: &NewRecord) -> Result<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO records (upload_table, kind, pin, time, line, credential) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    r.kind.upload_table().as_str(),
+                    r.kind.as_str(),
+                    r.pin,
+                    r.time.to_string(),
+                    r.line,
+                    r.credential
+                ])
+            })
+            .ctx("append record")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn upload_state(&self, table: StampTable) -> Result<UploadState> {
+        let state = self
+            .conn
+            .prepare_cached(
+                "SELECT acked_id, server_stamp, inflight_first, inflight_last, uploaded_total, partial_acks, last_upload_at
+                 FROM upload_state WHERE upload_table = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([table.as_str()], |r| {
+                    let first: Option<i64> = r.get(2)?;
+                    let last: Option<i64> = r.get(3)?;
+                    Ok(UploadState {
+                        acked_id: r.get(0)?,
+                        server_stamp: r.get(1)?,
+                        inflight: first.zip(last),
+                        uploaded_total: r.get(4)?,
+                        partial_acks: r.get(5)?,
+                        last_upload_at: r.get(6)?,
+                    })
+                })
+                .optional()
+            })
+            .ctx("read upload state")?;
+        Ok(state.unwrap_or(UploadState {
+            acked_id: 0,
+            server_stamp: String::new(),
+            inflight: None,
+            uploaded_total: 0,
+            partial_acks: 0,
+            last_upload_at: None,
+        }))
+    }
+
+    fn ensure_upload_state(&self, table: StampTable) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO upload_state (upload_table) VALUES (?1)")
+            .and_then(|mut s| s.execute([table.as_str()]))
+            .ctx("create upload state")?;
+        Ok(())
+    }
+
+    /// Whether `table` holds records the server has not acknowledged.
+    pub fn has_backlog(&self, table: StampTable) -> Result<bool> {
+        let acked = self.upload_state(table)?.acked_id;
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE upload_table = ?1 AND id > ?2)",
+            )
+            .and_then(|mut s| s.query_row(params![table.as_str(), acked], |r| r.get(0)))
+            .ctx("check backlog")
+    }
+
+    pub fn backlog_count(&self, table: StampTable) -> Result<i64> {
+        let acked = self.upload_state(table)?.acked_id;
+        self.conn
+            .prepare_cached("SELECT COUNT(*) FROM records WHERE upload_table = ?1 AND id > ?2")
+            .and_then(|mut s| s.query_row(params![table.as_str(), acked], |r| r.get(0)))
+            .ctx("count backlog")
+    }
+
+    /// The next unacknowledged records of `table` in id order: at most `limit` records and about
+    /// `max_bytes` of text (always at least one record).
+    pub fn backlog(
+        &self,
+        table: StampTable,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(i64, String)>> {
+        let acked = self.upload_state(table)?.acked_id;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, line FROM records WHERE upload_table = ?1 AND id > ?2 ORDER BY id LIMIT ?3")
+            .ctx("prepare backlog")?;
+        let rows = stmt
+            .query_map(params![table.as_str(), acked, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .ctx("read backlog")?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for row in rows {
+            let (id, line) = row.ctx("read backlog row")?;
+            bytes += line.len() + 1;
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push((id, line));
+        }
+        Ok(out)
+    }
+
+    /// Notes a batch that is about to be sent, so that after a lost reply or a crash the server's
+    /// echoed stamp can tell whether it arrived.
+    pub fn mark_inflight(&self, table: StampTable, first: i64, last: i64) -> Result<()> {
+        self.ensure_upload_state(table)?;
+        self.conn
+            .prepare_cached("UPDATE upload_state SET inflight_first = ?2, inflight_last = ?3 WHERE upload_table = ?1")
+            .and_then(|mut s| s.execute(params![table.as_str(), first, last]))
+            .ctx("mark batch in flight")?;
+        Ok(())
+    }
+
+    /// Records the server's acknowledgement of the batch ending at `last_id`.
+    pub fn ack_upload(
+        &self,
+        table: StampTable,
+        last_id: i64,
+        count: usize,
+        partial: bool,
+        now_unix: i64,
+    ) -> Result<()> {
+        self.ensure_upload_state(table)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE upload_state SET acked_id = MAX(acked_id, ?2), inflight_first = NULL, inflight_last = NULL,
+                 uploaded_total = uploaded_total + ?3, partial_acks = partial_acks + ?4, last_upload_at = ?5
+                 WHERE upload_table = ?1",
+            )
+            .and_then(|mut s| s.execute(params![table.as_str(), last_id, count as i64, i64::from(partial), now_unix]))
+            .ctx("acknowledge upload")?;
+        Ok(())
+    }
+
+    pub fn clear_inflight(&self, table: StampTable) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE upload_state SET inflight_first = NULL, inflight_last = NULL WHERE upload_table = ?1")
+            .and_then(|mut s| s.execute([table.as_str()]))
+            .ctx("clear batch in flight")?;
+        Ok(())
+    }
+
+    /// Starts the upload of `table` over from its first record (the server sent Stamp=0).
+    pub fn restart_upload(&self, table: StampTable) -> Result<()> {
+        self.ensure_upload_state(table)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE upload_state SET acked_id = 0, inflight_first = NULL, inflight_last = NULL WHERE upload_table = ?1",
+            )
+            .and_then(|mut s| s.execute([table.as_str()]))
+            .ctx("restart upload")?;
+        Ok(())
+    }
+
+    pub fn set_server_stamp(&self, table: StampTable, stamp: &str) -> Result<()> {
+        self.ensure_upload_state(table)?;
+        self.conn
+            .prepare_cached("UPDATE upload_state SET server_stamp = ?2 WHERE upload_table = ?1")
+            .and_then(|mut s| s.execute(params![table.as_str(), stamp]))
+            .ctx("store server stamp")?;
+        Ok(())
+    }
+
+    pub fn count_records(&self, kind: RecordKind) -> Result<i64> {
+        self.conn
+            .prepare_cached("SELECT COUNT(*) FROM records WHERE kind = ?1")
+            .and_then(|mut s| s.query_row([kind.as_str()], |r| r.get(0)))
+            .ctx("count records")
+    }
+
+    /// Attendance records with `from <= time <= to`, after id `after_id`, in id order.
+    pub fn attlogs_between(
+        &self,
+        from: LocalDateTime,
+        to: LocalDateTime,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, line FROM records WHERE kind = 'ATTLOG' AND time >= ?1 AND time <= ?2 AND id > ?3
+                 ORDER BY id LIMIT ?4",
+            )
+            .ctx("prepare record query")?;
+        let rows = stmt
+            .query_map(
+                params![from.to_string(), to.to_string(), after_id, limit as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ctx("query records")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read record rows")
+    }
+
+    pub fn count_attlogs_between(&self, from: LocalDateTime, to: LocalDateTime) -> Result<i64> {
+        self.conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM records WHERE kind = 'ATTLOG' AND time >= ?1 AND time <= ?2",
+            )
+            .and_then(|mut s| s.query_row(params![from.to_string(), to.to_string()], |r| r.get(0)))
+            .ctx("count records in window")
+    }
+
+    /// Deletes every record of `kind`; returns (deleted, of which never acknowledged).
+    pub fn delete_records(&self, kind: RecordKind) -> Result<(i64, i64)> {
+        let acked = self.upload_state(kind.upload_table())?.acked_id;
+        let unacked: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM records WHERE kind = ?1 AND id > ?2",
+                params![kind.as_str(), acked],
+                |r| r.get(0),
+            )
+            .ctx("count unacknowledged records")?;
+        let deleted = self
+            .conn
+            .execute("DELETE FROM records WHERE kind = ?1", [kind.as_str()])
+            .ctx("delete records")?;
+        self.clear_inflight(kind.upload_table())?;
+        Ok((deleted as i64, unacked))
+    }
+
+    // ----- users -----
+
+    pub fn user(&self, pin: &str) -> Result<Option<User>> {
+        self.conn
+            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE pin = ?1"))
+            .and_then(|mut s| s.query_row([pin], user_from_row).optional())
+            .ctx("read user")
+    }
+
+    pub fn user_by_card(&self, card: u64) -> Result<Option<User>> {
+        let Ok(card) = i64::try_from(card) else {
+            return Ok(None);
+        };
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE pin = (SELECT pin FROM cards WHERE card = ?1)"
+            ))
+            .and_then(|mut s| s.query_row([card], user_from_row).optional())
+            .ctx("find user by card")
+    }
+
+    /// Adds or replaces a user. A card that belonged to someone else moves to this user and leaves
+    /// the other (one card, one holder).
+    pub fn upsert_user(&self, u: &User) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO users (pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (pin) DO UPDATE SET name = ?2, privilege = ?3, password = ?4, card = ?5, grp = ?6,
+                   time_zones = ?7, verify = ?8, vice_card = ?9, valid_from = ?10, valid_until = ?11",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    u.pin,
+                    u.name,
+                    u.privilege,
+                    u.password,
+                    u.card.and_then(|c| i64::try_from(c).ok()),
+                    u.group,
+                    u.time_zones,
+                    u.verify,
+                    u.vice_card,
+                    u.valid_from.map(|d| d.to_string()),
+                    u.valid_until.map(|d| d.to_string()),
+                ])
+            })
+            .ctx("store user")?;
+        self.conn
+            .prepare_cached("DELETE FROM cards WHERE pin = ?1")
+            .and_then(|mut s| s.execute([&u.pin]))
+            .ctx("drop old cards")?;
+        for (card, role) in [(u.card, "main"), (u.vice_card_number(), "vice")] {
+            let Some(card) = card.and_then(|c| i64::try_from(c).ok()) else {
+                continue;
+            };
+            let holder: Option<(String, String)> = self
+                .conn
+                .prepare_cached("SELECT pin, role FROM cards WHERE card = ?1")
+                .and_then(|mut s| {
+                    s.query_row([card], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .ctx("find card holder")?;
+            if let Some((other, other_role)) = holder {
+                let column = if other_role == "main" {
+                    "card = NULL"
+                } else {
+                    "vice_card = ''"
+                };
+                self.conn
+                    .execute(
+                        &format!("UPDATE users SET {column} WHERE pin = ?1"),
+                        [&other],
+                    )
+                    .ctx("take card from previous holder")?;
+                log::warn!("card moved from user {other} to user {}", u.pin);
+            }
+            self.conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO cards (card, pin, role) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![card, u.pin, role]))
+                .ctx("store card")?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a user and their credentials; false when there was no such user.
+    pub fn delete_user(&self, pin: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached("DELETE FROM users WHERE pin = ?1")
+            .and_then(|mut s| s.execute([pin]))
+            .ctx("delete user")?;
+        Ok(n > 0)
+    }
+
+    /// Users with a PIN after `after_pin`, in PIN order.
+    pub fn users_after(&self, after_pin: &str, limit: usize) -> Result<Vec<User>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE pin > ?1 ORDER BY pin LIMIT ?2"
+            ))
+            .ctx("prepare user list")?;
+        let rows = stmt
+            .query_map(params![after_pin, limit as i64], user_from_row)
+            .ctx("list users")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read user rows")
+    }
+
+    pub fn count_users(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+            .ctx("count users")
+    }
+
+    pub fn delete_all_users(&self) -> Result<i64> {
+        self.conn
+            .execute("DELETE FROM users", [])
+            .map(|n| n as i64)
+            .ctx("delete users")
+    }
+
+    // ----- commands -----
+
+    /// The stored reply of a command already run: `Some(None)` while its query is still uploading.
+    pub fn executed_reply(&self, cmd_id: &str) -> Result<Option<Option<(String, bool)>>> {
+        self.conn
+            .prepare_cached("SELECT reply, multi_line FROM executed_commands WHERE cmd_id = ?1")
+            .and_then(|mut s| {
+                s.query_row([cmd_id], |r| {
+                    let reply: Option<String> = r.get(0)?;
+                    let multi: bool = r.get(1)?;
+                    Ok(reply.map(|b| (b, multi)))
+                })
+                .optional()
+            })
+            .ctx("look up executed command")
+    }
+
+    /// Records that `cmd_id` ran. With a reply body, queues that reply for the server.
+    pub fn record_execution(
+        &self,
+        cmd_id: &str,
+        name: &str,
+        reply: Option<(&str, bool)>,
+        now_unix: i64,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO executed_commands (cmd_id, name, reply, multi_line, executed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (cmd_id) DO UPDATE SET reply = ?3, multi_line = ?4",
+            )
+            .and_then(|mut s| s.execute(params![cmd_id, name, reply.map(|r| r.0), reply.is_some_and(|r| r.1), now_unix]))
+            .ctx("record executed command")?;
+        if let Some((body, multi_line)) = reply {
+            self.queue_reply(cmd_id, body, multi_line)?;
+        }
+        Ok(())
+    }
+
+    /// Queues a reply unless one for the same command is already waiting.
+    pub fn queue_reply(&self, cmd_id: &str, body: &str, multi_line: bool) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO pending_replies (cmd_id, body, multi_line) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![cmd_id, body, multi_line]))
+            .ctx("queue reply")?;
+        Ok(())
+    }
+
+    /// Forgets the oldest executed commands beyond [`EXECUTED_COMMANDS_KEPT`].
+    pub fn prune_executed(&self) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM executed_commands WHERE seq <= (SELECT MAX(seq) FROM executed_commands) - ?1
+                 AND cmd_id NOT IN (SELECT cmd_id FROM pending_replies) AND reply IS NOT NULL",
+            )
+            .and_then(|mut s| s.execute([EXECUTED_COMMANDS_KEPT]))
+            .ctx("prune executed commands")?;
+        Ok(())
+    }
+
+    pub fn pending_replies(&self, limit: usize) -> Result<Vec<PendingReply>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, cmd_id, body, multi_line FROM pending_replies ORDER BY seq LIMIT ?1",
+            )
+            .ctx("prepare pending replies")?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(PendingReply {
+                    seq: r.get(0)?,
+                    cmd_id: r.get(1)?,
+                    body: r.get(2)?,
+                    multi_line: r.get(3)?,
+                })
+            })
+            .ctx("read pending replies")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read pending reply rows")
+    }
+
+    pub fn count_pending_replies(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM pending_replies", [], |r| r.get(0))
+            .ctx("count pending replies")
+    }
+
+    pub fn delete_replies(&self, seqs: &[i64]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM pending_replies WHERE seq = ?1")
+            .ctx("prepare reply delete")?;
+        for seq in seqs {
+            stmt.execute([seq]).ctx("delete delivered reply")?;
+        }
+        Ok(())
+    }
+
+    // ----- query jobs -----
+
+    pub fn add_query_job(&self, job: &QueryJob) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO query_jobs (cmd_id, target, pin, time_from, time_to, after_key, uploaded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    job.cmd_id,
+                    job.target.as_str(),
+                    job.pin,
+                    job.time_from.map(|t| t.to_string()),
+                    job.time_to.map(|t| t.to_string()),
+                    job.after_key,
+                    job.uploaded
+                ],
+            )
+            .ctx("store query job")?;
+        Ok(())
+    }
+
+    pub fn next_query_job(&self) -> Result<Option<QueryJob>> {
+        self.conn
+            .prepare_cached(
+                "SELECT cmd_id, target, pin, time_from, time_to, after_key, uploaded FROM query_jobs ORDER BY seq LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row([], |r| {
+                    let time = |i: usize| -> rusqlite::Result<Option<LocalDateTime>> {
+                        Ok(r.get::<_, Option<String>>(i)?.and_then(|t| LocalDateTime::parse(&t).ok()))
+                    };
+                    Ok(QueryJob {
+                        cmd_id: r.get(0)?,
+                        target: QueryTarget::parse(&r.get::<_, String>(1)?),
+                        pin: r.get(2)?,
+                        time_from: time(3)?,
+                        time_to: time(4)?,
+                        after_key: r.get(5)?,
+                        uploaded: r.get(6)?,
+                    })
+                })
+                .optional()
+            })
+            .ctx("read query job")
+    }
+
+    pub fn has_query_job(&self) -> Result<bool> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM query_jobs)", [], |r| r.get(0))
+            .ctx("check query jobs")
+    }
+
+    pub fn advance_query_job(&self, cmd_id: &str, after_key: &str, uploaded: usize) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE query_jobs SET after_key = ?2, uploaded = uploaded + ?3 WHERE cmd_id = ?1",
+                params![cmd_id, after_key, uploaded as i64],
+            )
+            .ctx("advance query job")?;
+        Ok(())
+    }
+
+    pub fn finish_query_job(&self, cmd_id: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM query_jobs WHERE cmd_id = ?1", [cmd_id])
+            .ctx("finish query job")?;
+        Ok(())
+    }
+
+    pub fn delete_query_jobs(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT cmd_id FROM query_jobs")
+            .ctx("prepare query job list")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))
+            .ctx("list query jobs")?
+            .collect::<rusqlite::Result<Vec<String>>>();
+        let ids = ids.ctx("read query jobs")?;
+        self.conn
+            .execute("DELETE FROM query_jobs", [])
+            .ctx("delete query jobs")?;
+        Ok(ids)
+    }
+
+    // ----- settings -----
+
+    pub fn setting(&self, scope: &str, key: &str) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT value FROM settings WHERE scope = ?1 AND key = ?2")
+            .and_then(|mut s| s.query_row([scope, key], |r| r.get(0)).optional())
+            .ctx("read setting")
+    }
+
+    pub fn set_setting(&self, scope: &str, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO settings (scope, key, value) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute([scope, key, value]))
+            .ctx("store setting")?;
+        Ok(())
+    }
+
+    pub fn delete_setting(&self, scope: &str, key: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM settings WHERE scope = ?1 AND key = ?2",
+                [scope, key],
+            )
+            .ctx("delete setting")?;
+        Ok(())
+    }
+
+    pub fn settings(&self, scope: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, value FROM settings WHERE scope = ?1 ORDER BY key")
+            .ctx("prepare settings")?;
+        let rows = stmt
+            .query_map([scope], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx("read settings")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("read setting rows")
+    }
+}
+
+const USER_COLUMNS: &str = "pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until";
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let date = |i: usize| -> rusqlite::Result<Option<LocalDateTime>> {
+        Ok(r.get::<_, Option<String>>(i)?
+            .and_then(|t| LocalDateTime::parse(&t).ok()))
+    };
+    Ok(User {
+        pin: r.get(0)?,
+        name: r.get(1)?,
+        privilege: r.get(2)?,
+        password: r.get(3)?,
+        card: r
+            .get::<_, Option<i64>>(4)?
+            .and_then(|c| u64::try_from(c).ok()),
+        group: r.get(5)?,
+        time_zones: r.get(6)?,
+        verify: r.get(7)?,
+        vice_card: r.get(8)?,
+        valid_from: date(9)?,
+        valid_until: date(10)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> LocalDateTime {
+        LocalDateTime::parse(s).unwrap()
+    }
+
+    fn attlog(pin: &str, time: &str) -> NewRecord {
+        NewRecord {
+            kind: RecordKind::AttLog,
+            pin: pin.into(),
+            time: t(time),
+            line: format!("{pin}\t{time}\t0\t4\t0\t0\t0"),
+            credential: None,
+        }
+    }
+
+    #[test]
+    fn migrations_apply_once_and_set_the_version() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        let v: i64 = s.read(|tx| {
+            tx.conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .ctx("v")
+        })?;
+        assert_eq!(v, schema::MIGRATIONS.len() as i64);
+        migrate(&mut s.conn)?;
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_a_store_from_a_newer_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Store::open(&path).err().unwrap().to_string();
+        assert!(err.contains("newer push-agent"), "{err}");
+    }
+
+    #[test]
+    fn ids_grow_and_are_never_reused_after_deletion() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        let a = s.write(|tx| tx.append_record(&attlog("1", "2026-01-01 08:00:00")))?;
+        let b = s.write(|tx| tx.append_record(&attlog("1", "2026-01-01 08:00:01")))?;
+        assert!(b > a);
+        s.write(|tx| tx.delete_records(RecordKind::AttLog))?;
+        let c = s.write(|tx| tx.append_record(&attlog("1", "2026-01-01 08:00:02")))?;
+        assert!(c > b);
+        Ok(())
+    }
+
+    #[test]
+    fn backlog_advances_only_on_acknowledgement() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        for i in 0..5 {
+            s.write(|tx| tx.append_record(&attlog(&i.to_string(), "2026-01-01 08:00:00")))?;
+        }
+        let batch = s.read(|tx| tx.backlog(StampTable::AttLog, 3, 1 << 20))?;
+        assert_eq!(batch.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3]);
+        s.write(|tx| tx.mark_inflight(StampTable::AttLog, 1, 3))?;
+        assert_eq!(
+            s.read(|tx| tx.backlog_count(StampTable::AttLog))?,
+            5,
+            "in flight is not acknowledged"
+        );
+        s.write(|tx| tx.ack_upload(StampTable::AttLog, 3, 3, false, 0))?;
+        assert_eq!(s.read(|tx| tx.backlog_count(StampTable::AttLog))?, 2);
+        assert_eq!(
+            s.read(|tx| tx.upload_state(StampTable::AttLog))?.inflight,
+            None
+        );
+        s.write(|tx| tx.restart_upload(StampTable::AttLog))?;
+        assert_eq!(s.read(|tx| tx.backlog_count(StampTable::AttLog))?, 5);
+        assert!(!s.read(|tx| tx.has_backlog(StampTable::OperLog))?);
+        Ok(())
+    }
+
+    #[test]
+    fn backlog_respects_the_byte_budget_but_returns_at_least_one() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        for _ in 0..4 {
+            s.write(|tx| tx.append_record(&attlog("1", "2026-01-01 08:00:00")))?;
+        }
+        let line_len = attlog("1", "2026-01-01 08:00:00").line.len() + 1;
+        assert_eq!(
+            s.read(|tx| tx.backlog(StampTable::AttLog, 10, line_len * 2))?
+                .len(),
+            2
+        );
+        assert_eq!(s.read(|tx| tx.backlog(StampTable::AttLog, 10, 1))?.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_card_has_one_holder() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        let mut ann = User::new("1");
+        ann.card = Some(55);
+        s.write(|tx| tx.upsert_user(&ann))?;
+        assert_eq!(s.read(|tx| tx.user_by_card(55))?.unwrap().pin, "1");
+        let mut bob = User::new("2");
+        bob.card = Some(55);
+        bob.vice_card = "66".into();
+        s.write(|tx| tx.upsert_user(&bob))?;
+        assert_eq!(s.read(|tx| tx.user_by_card(55))?.unwrap().pin, "2");
+        assert_eq!(s.read(|tx| tx.user_by_card(66))?.unwrap().pin, "2");
+        assert_eq!(s.read(|tx| tx.user("1"))?.unwrap().card, None);
+        assert!(s.write(|tx| tx.delete_user("2"))?);
+        assert_eq!(
+            s.read(|tx| tx.user_by_card(55))?,
+            None,
+            "cards go with their user"
+        );
+        assert!(!s.write(|tx| tx.delete_user("2"))?);
+        Ok(())
+    }
+
+    #[test]
+    fn users_round_trip_every_field() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        let mut u = User::new("77");
+        u.name = "Ann".into();
+        u.privilege = 14;
+        u.password = "12".into();
+        u.card = Some(u64::from(u32::MAX) + 5);
+        u.group = 3;
+        u.verify = 4;
+        u.valid_from = Some(t("2026-01-01 00:00:00"));
+        s.write(|tx| tx.upsert_user(&u))?;
+        assert_eq!(s.read(|tx| tx.user("77"))?, Some(u));
+        Ok(())
+    }
+
+    #[test]
+    fn replies_queue_once_per_command() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        s.write(|tx| tx.record_execution("A", "DATA", Some(("ID=A&Return=0&CMD=DATA", false)), 0))?;
+        s.write(|tx| tx.queue_reply("A", "ID=A&Return=0&CMD=DATA", false))?;
+        let pending = s.read(|tx| tx.pending_replies(10))?;
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            s.read(|tx| tx.executed_reply("A"))?,
+            Some(Some(("ID=A&Return=0&CMD=DATA".into(), false)))
+        );
+        assert_eq!(s.read(|tx| tx.executed_reply("B"))?, None);
+        s.write(|tx| tx.delete_replies(&[pending[0].seq]))?;
+        assert_eq!(s.read(|tx| tx.count_pending_replies())?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        let r: Result<()> = s.write(|tx| {
+            tx.append_record(&attlog("1", "2026-01-01 08:00:00"))?;
+            Err(StoreError {
+                path: String::new(),
+                action: "boom".into(),
+                source: rusqlite::Error::InvalidQuery,
+            })
+        });
+        assert!(r.is_err());
+        assert_eq!(s.read(|tx| tx.count_records(RecordKind::AttLog))?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn queries_attendance_by_time_window() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        for time in [
+            "2026-01-01 07:59:59",
+            "2026-01-01 08:00:00",
+            "2026-01-01 12:00:00",
+            "2026-01-02 00:00:00",
+        ] {
+            s.write(|tx| tx.append_record(&attlog("1", time)))?;
+        }
+        let (from, to) = (t("2026-01-01 08:00:00"), t("2026-01-01 23:59:59"));
+        let rows = s.read(|tx| tx.attlogs_between(from, to, 0, 10))?;
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(s.read(|tx| tx.count_attlogs_between(from, to))?, 2);
+        assert_eq!(s.read(|tx| tx.attlogs_between(from, to, 2, 10))?.len(), 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! Cookies the server sets, sent back on later requests [000 §6, §10; spec G15, AMB-12].
+//!
+//! A terminal talks to one server, so the jar keeps name=value pairs only (no domain or path
+//! matching). A configured `token` is sent until the server sets a token of its own.
+
+/// Most cookies kept, and the longest accepted; a misbehaving server cannot grow the jar.
+const MAX_COOKIES: usize = 16;
+const MAX_COOKIE_LEN: usize = 4096;
+
+#[derive(Debug, Clone, Default)]
+pub struct CookieJar {
+    cookies: Vec<(String, String)>,
+    configured_token: Option<String>,
+}
+
+impl CookieJar {
+    pub fn new(configured_token: Option<String>) -> CookieJar {
+        CookieJar {
+            cookies: Vec::new(),
+            configured_token,
+        }
+    }
+
+    /// Takes one `Set-Cookie` header value. `Max-Age=0` or an empty value removes the cookie.
+    pub fn store(&mut self, set_cookie: &str) {
+        if set_cookie.len() > MAX_COOKIE_LEN {
+            return;
+        }
+        let mut parts = set_cookie.split(';');
+        let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
+            return;
+        };
+        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
+        if name.is_empty() || name.contains([' ', ',']) {
+            return;
+        }
+        let expired = parts.any(|attr| {
+            let attr = attr.trim().to_ascii_lowercase();
+            attr == "max-age=0" || attr.starts_with("max-age=-")
+        });
+        self.cookies.retain(|(n, _)| n != name);
+        if !expired && !value.is_empty() && self.cookies.len() < MAX_COOKIES {
+            self.cookies.push((name.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// The `Cookie` header value to send, if any.
+    pub fn header(&self) -> Option<String> {
+        let mut pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        if let Some(token) = &self.configured_token
+            && !self.cookies.iter().any(|(n, _)| n == "token")
+        {
+            pairs.push(format!("token={token}"));
+        }
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_back_what_the_server_set() {
+        let mut jar = CookieJar::new(None);
+        assert_eq!(jar.header(), None);
+        jar.store("JSESSIONID=abc123; Path=/; HttpOnly");
+        jar.store("lang=en");
+        assert_eq!(jar.header().as_deref(), Some("JSESSIONID=abc123; lang=en"));
+        jar.store("JSESSIONID=def; Path=/");
+        assert_eq!(jar.header().as_deref(), Some("lang=en; JSESSIONID=def"));
+    }
+
+    #[test]
+    fn forgets_expired_cookies() {
+        let mut jar = CookieJar::new(None);
+        jar.store("a=1");
+        jar.store("a=1; Max-Age=0");
+        jar.store("b=");
+        assert_eq!(jar.header(), None);
+    }
+
+    #[test]
+    fn sends_the_configured_token_until_the_server_sets_one() {
+        let mut jar = CookieJar::new(Some("cb386eb5f8219329db63356fb262ddff".into()));
+        assert_eq!(
+            jar.header().as_deref(),
+            Some("token=cb386eb5f8219329db63356fb262ddff")
+        );
+        jar.store("token=server; Path=/");
+        assert_eq!(jar.header().as_deref(), Some("token=server"));
+    }
+
+    #[test]
+    fn ignores_junk_and_stays_bounded() {
+        let mut jar = CookieJar::new(None);
+        for junk in [
+            "",
+            "novalue",
+            "=x",
+            "a b=1",
+            &format!("big={}", "x".repeat(5000)),
+        ] {
+            jar.store(junk);
+        }
+        assert_eq!(jar.header(), None);
+        for i in 0..100 {
+            jar.store(&format!("c{i}=v"));
+        }
+        assert_eq!(jar.header().unwrap().matches('=').count(), MAX_COOKIES);
+    }
+}
