@@ -102,8 +102,8 @@ pub mod op_type {
 
 /// Alarm reasons, the first operand of an ALARM operation [000 App 5].
 pub mod alarm_reason {
-    pub const DOOR_CLOSE_DETECTED: u32 = 50;
-    pub const DOOR_OPEN_DETECTED: u32 = 51;
+    pub const DOOR_CLOSE_DETECTED: &str = "50";
+    pub const DOOR_OPEN_DETECTED: &str = "51";
 }
 
 /// One operation-log record [000 §11.4; AMB-8: exactly seven fields].
@@ -113,13 +113,20 @@ pub struct OpLog {
     /// The administrator's PIN, `0` when none.
     pub operator: String,
     pub time: LocalDateTime,
-    pub operands: [u32; 4],
+    /// Operands 1–4 [000 App 4]; `0` when unused.
+    pub operands: [String; 4],
 }
 
 impl OpLog {
+    /// An operation with its operands, the unused ones `0`.
+    pub fn new(op_type: u16, operator: &str, time: LocalDateTime, operands: &[&str]) -> OpLog {
+        let operand = |i: usize| operands.get(i).map_or_else(|| "0".to_owned(), |s| (*s).to_owned());
+        OpLog { op_type, operator: operator.to_owned(), time, operands: [operand(0), operand(1), operand(2), operand(3)] }
+    }
+
     /// `OPLOG SP OpType⇥Operator⇥OpTime⇥Obj1⇥Obj2⇥Obj3⇥Obj4`.
     pub fn encode(&self) -> String {
-        let [a, b, c, d] = self.operands;
+        let [a, b, c, d] = &self.operands;
         let operator = if self.operator.is_empty() {
             "0"
         } else {
@@ -232,12 +239,7 @@ mod tests {
 
     #[test]
     fn encodes_oplog_with_a_space_after_the_tag_and_six_tabs() {
-        let r = OpLog {
-            op_type: 4,
-            operator: "14".into(),
-            time: t("2015-07-30 10:22:34"),
-            operands: [0; 4],
-        };
+        let r = OpLog::new(4, "14", t("2015-07-30 10:22:34"), &[]);
         assert_eq!(r.encode(), "OPLOG 4\t14\t2015-07-30 10:22:34\t0\t0\t0\t0");
     }
 
