@@ -17,6 +17,13 @@ pub trait TimeSource: Send + Sync {
     fn raw_now(&self) -> Now;
 }
 
+/// A shared source, so a test can keep a handle on the [`ManualClock`] it hands out.
+impl<T: TimeSource + ?Sized> TimeSource for std::sync::Arc<T> {
+    fn raw_now(&self) -> Now {
+        (**self).raw_now()
+    }
+}
+
 pub struct SystemTimeSource {
     origin: Instant,
 }

@@ -2,7 +2,9 @@
 
 pub mod access;
 pub mod clock;
+pub mod commands;
 pub mod config;
+pub mod engine;
 pub mod logging;
 pub mod protocol;
 pub mod store;

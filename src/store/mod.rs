@@ -9,6 +9,7 @@ mod schema;
 
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::options::StampTable;
+use crate::protocol::record::{AttLog, OpLog};
 use crate::protocol::user::User;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -209,6 +210,28 @@ pub struct NewRecord {
     pub credential: Option<String>,
 }
 
+impl NewRecord {
+    pub fn attendance(log: &AttLog, credential: Option<String>) -> NewRecord {
+        NewRecord {
+            kind: RecordKind::AttLog,
+            pin: log.pin.clone(),
+            time: log.time,
+            line: log.encode(),
+            credential,
+        }
+    }
+
+    pub fn operation(op: &OpLog, credential: Option<String>) -> NewRecord {
+        NewRecord {
+            kind: RecordKind::OpLog,
+            pin: op.operator.clone(),
+            time: op.time,
+            line: op.encode(),
+            credential,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadState {
     pub acked_id: i64,
@@ -286,6 +309,30 @@ pub struct Tx<'c> {
 }
 
 impl Tx<'_> {
+    /// Runs `f` inside a savepoint: its writes are undone if it fails, and the transaction goes on.
+    pub fn savepoint<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("SAVEPOINT step")
+            .ctx("begin savepoint")?;
+        match f(self) {
+            Ok(value) => {
+                self.conn
+                    .execute_batch("RELEASE step")
+                    .ctx("release savepoint")?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.conn
+                    .execute_batch("ROLLBACK TO step; RELEASE step")
+                    .ctx("roll back savepoint")?;
+                Err(e)
+            }
+        }
+    }
+
     // ----- records -----
 
     /// Appends a record and returns its device-unique id.
