@@ -54,7 +54,7 @@ impl EngineConfig {
                 identity: DeviceIdentity {
                     serial: cfg.device.serial.as_str().to_owned(),
                     push_version: cfg.device.push_version.0,
-                    device_type: "att".to_owned(),
+                    device_type: crate::config::defaults::DEVICE_TYPE.to_owned(),
                     language: cfg.device.language,
                     comm_key: cfg.server.comm_key.as_ref().map(|k| k.expose().to_owned()),
                 },

@@ -1,11 +1,15 @@
 //! push-agent: the device side of the PUSH protocols for attendance and access-control terminals.
 
 pub mod access;
+pub mod app;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod protocol;
+pub mod sim;
+pub mod status;
 pub mod store;
+pub mod terminal;
 pub mod transport;

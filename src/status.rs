@@ -1,0 +1,131 @@
+//! `push-agent status`: what the store says about the agent, read without disturbing it.
+
+use crate::commands::{CHECK_PENDING_KEY, OPTION_BLOCK_KEY, options_from_block};
+use crate::engine::{CLOCK_CORRECTION_KEY, LAST_CONTACT_KEY, UPLOAD_TABLES};
+use crate::protocol::civil::LocalDateTime;
+use crate::store::{RecordKind, Store, StoreError, scope};
+use std::fmt::Write;
+
+/// The status report for the store at `path`, as text.
+pub fn report(store: &mut Store, serial: &str) -> Result<String, StoreError> {
+    store.read(|tx| {
+        let mut out = String::new();
+        let state = |key: &str| tx.setting(scope::STATE, key);
+        let last_contact = state(LAST_CONTACT_KEY)?
+            .and_then(|s| s.parse::<i64>().ok())
+            .map_or_else(
+                || "never".to_owned(),
+                |unix| format!("{} UTC", LocalDateTime::from_unix(unix, 0)),
+            );
+        let _ = writeln!(out, "serial:            {serial}");
+        let _ = writeln!(out, "last contact:      {last_contact}");
+        let correction = state(CLOCK_CORRECTION_KEY)?.unwrap_or_else(|| "0".to_owned());
+        let _ = writeln!(out, "clock correction:  {correction} ms");
+        if state(CHECK_PENDING_KEY)?.is_some() {
+            let _ = writeln!(out, "CHECK:             re-init pending");
+        }
+        let _ = writeln!(
+            out,
+            "users:             {}\nrecords:           {} attendance, {} operation",
+            tx.count_users()?,
+            tx.count_records(RecordKind::AttLog)?,
+            tx.count_records(RecordKind::OpLog)?
+        );
+        let _ = writeln!(
+            out,
+            "\nupload    backlog  acked-id  in-flight      server-stamp  uploaded"
+        );
+        for table in UPLOAD_TABLES {
+            let st = tx.upload_state(table)?;
+            let inflight = st
+                .inflight
+                .map_or_else(|| "-".to_owned(), |(a, b)| format!("{a}..{b}"));
+            let stamp = if st.server_stamp.is_empty() {
+                "-"
+            } else {
+                st.server_stamp.as_str()
+            };
+            let _ = writeln!(
+                out,
+                "{:<9} {:>7}  {:>8}  {:<13}  {:<12}  {:>8}",
+                table.as_str(),
+                tx.backlog_count(table)?,
+                st.acked_id,
+                inflight,
+                stamp,
+                st.uploaded_total
+            );
+        }
+        let pending = tx.pending_replies(1000)?;
+        let _ = writeln!(out, "\npending replies:   {}", pending.len());
+        for reply in pending.iter().take(10) {
+            let first = reply.body.lines().next().unwrap_or("");
+            let _ = writeln!(out, "  {first}");
+        }
+        let _ = writeln!(
+            out,
+            "running queries:   {}",
+            if tx.has_query_job()? { "yes" } else { "no" }
+        );
+        let _ = writeln!(out, "\noptions in force:");
+        match tx.setting(scope::SERVER, OPTION_BLOCK_KEY)? {
+            Some(block) => {
+                for (k, v) in options_from_block(&block, serial).summary() {
+                    let _ = writeln!(out, "  {k}={v}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "  (none yet: the server has not answered)");
+            }
+        }
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::options::StampTable;
+    use crate::store::NewRecord;
+
+    #[test]
+    fn reports_backlog_stamps_replies_and_options() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.write(|tx| {
+            for i in 0..3 {
+                tx.append_record(&NewRecord {
+                    kind: RecordKind::AttLog,
+                    pin: "1".into(),
+                    time: LocalDateTime::parse("2026-11-23 08:00:00").unwrap(),
+                    line: format!("1\t2026-11-23 08:00:0{i}\t0\t4\t0\t0\t0"),
+                    credential: None,
+                })?;
+            }
+            tx.ack_upload(StampTable::AttLog, 1, 1, false, 1_795_420_800)?;
+            tx.set_server_stamp(StampTable::AttLog, "1")?;
+            tx.queue_reply("5", "ID=5&Return=0&CMD=DATA", false)?;
+            tx.set_setting(scope::STATE, LAST_CONTACT_KEY, "1795420800")?;
+            tx.set_setting(
+                scope::SERVER,
+                OPTION_BLOCK_KEY,
+                "GET OPTION FROM: S1\nDelay=7\nTimeZone=8",
+            )
+        })
+        .unwrap();
+        let text = report(&mut s, "S1").unwrap();
+        assert!(
+            text.contains("last contact:      2026-11-23 08:00:00 UTC"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ATTLOG          2         1  -              1                    1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pending replies:   1\n  ID=5&Return=0&CMD=DATA"),
+            "{text}"
+        );
+        assert!(text.contains("  Delay=7\n"), "{text}");
+        assert!(text.contains("  TimeZone=+08:00\n"), "{text}");
+    }
+}
