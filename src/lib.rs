@@ -5,5 +5,6 @@ pub mod clock;
 pub mod config;
 pub mod logging;
 pub mod protocol;
+pub mod server;
 pub mod store;
 pub mod transport;
