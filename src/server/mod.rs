@@ -29,6 +29,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests served on one keep-alive connection before it is closed.
 const MAX_REQUESTS_PER_CONNECTION: usize = 10_000;
+/// Connections served at once; more are closed on arrival.
+const MAX_CONNECTIONS: usize = 64;
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -342,6 +344,9 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
         let Ok(stream) = stream else { continue };
         let mut conns = shared.connections();
         conns.threads.retain(|t| !t.is_finished());
+        if conns.streams.len() >= MAX_CONNECTIONS {
+            continue;
+        }
         let Ok(registered) = stream.try_clone() else {
             continue;
         };

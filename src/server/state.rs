@@ -21,6 +21,7 @@ pub struct UploadBatch {
 /// One command reply found in a `POST /iclock/devicecmd` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedReply {
+    /// `ID=`: the command id, echoed as an opaque string.
     pub id: String,
     /// `Return=` as a number, or the text that was not one (empty when absent).
     pub return_code: Result<i32, String>,
