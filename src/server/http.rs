@@ -208,7 +208,7 @@ impl<R: Read> RequestReader<R> {
             if size == 0 {
                 break;
             }
-            if body.len() + size > MAX_BODY {
+            if size > MAX_BODY - body.len() {
                 return Err(self.bad(413, "body too large"));
             }
             self.fill_to(pos + size + 2)?;
@@ -358,5 +358,33 @@ mod tests {
             &results[0],
             Err(ReadError::Bad { status: 413, .. })
         ));
+        let huge_chunk =
+            b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n";
+        let results = read_all(huge_chunk);
+        assert!(matches!(
+            &results[0],
+            Err(ReadError::Bad { status: 413, .. })
+        ));
+    }
+
+    #[test]
+    fn random_input_never_panics() {
+        const ALPHABET: &[u8] = b"\r\n0123456789abcdefGET /:; \x00\xff";
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let prefixes: [&[u8]; 3] = [
+            b"",
+            b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n",
+        ];
+        for round in 0..3000 {
+            let mut input = prefixes[round % 3].to_vec();
+            for _ in 0..(round % 97) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                input.push(ALPHABET[(seed % ALPHABET.len() as u64) as usize]);
+            }
+            read_all(&input);
+        }
     }
 }

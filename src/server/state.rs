@@ -184,6 +184,11 @@ impl State {
     }
 
     pub(super) fn set_random_faults(&mut self, probability: f64, seed: u64) {
+        let probability = if probability.is_nan() {
+            0.0
+        } else {
+            probability
+        };
         self.faults.random = Some((probability, SplitMix(seed)));
     }
 
