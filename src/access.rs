@@ -11,10 +11,7 @@ use crate::protocol::user::User;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     Card(u64),
-    Keypad {
-        pin: String,
-        password: Option<String>,
-    },
+    Keypad { pin: String, password: Option<String> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,15 +25,9 @@ pub enum RejectReason {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Accept {
-        pin: String,
-        method: VerifyMethod,
-    },
+    Accept { pin: String, method: VerifyMethod },
     /// `pin` is the user the credential named, when it named one.
-    Reject {
-        reason: RejectReason,
-        pin: Option<String>,
-    },
+    Reject { reason: RejectReason, pin: Option<String> },
 }
 
 /// Decides on `credential`, given the user it identifies (looked up by card or PIN) and the local
@@ -49,10 +40,7 @@ pub fn decide(credential: &Credential, user: Option<&User>, now: LocalDateTime) 
         };
         return Decision::Reject { reason, pin: None };
     };
-    let reject = |reason| Decision::Reject {
-        reason,
-        pin: Some(user.pin.clone()),
-    };
+    let reject = |reason| Decision::Reject { reason, pin: Some(user.pin.clone()) };
     if !user.valid_on(now) {
         return reject(RejectReason::OutsideValidity);
     }
@@ -71,10 +59,7 @@ pub fn decide(credential: &Credential, user: Option<&User>, now: LocalDateTime) 
             VerifyMethod::Password
         }
     };
-    Decision::Accept {
-        pin: user.pin.clone(),
-        method,
-    }
+    Decision::Accept { pin: user.pin.clone(), method }
 }
 
 #[cfg(test)]
@@ -93,59 +78,29 @@ mod tests {
     }
 
     fn keypad(password: Option<&str>) -> Credential {
-        Credential::Keypad {
-            pin: "7".into(),
-            password: password.map(str::to_owned),
-        }
+        Credential::Keypad { pin: "7".into(), password: password.map(str::to_owned) }
     }
 
     #[test]
     fn accepts_a_known_card() {
         let d = decide(&Credential::Card(42), Some(&user("")), now());
-        assert_eq!(
-            d,
-            Decision::Accept {
-                pin: "7".into(),
-                method: VerifyMethod::Card
-            }
-        );
+        assert_eq!(d, Decision::Accept { pin: "7".into(), method: VerifyMethod::Card });
     }
 
     #[test]
     fn rejects_unknown_credentials() {
-        assert_eq!(
-            decide(&Credential::Card(1), None, now()),
-            Decision::Reject {
-                reason: RejectReason::UnknownCard,
-                pin: None
-            }
-        );
-        assert_eq!(
-            decide(&keypad(None), None, now()),
-            Decision::Reject {
-                reason: RejectReason::UnknownPin,
-                pin: None
-            }
-        );
+        assert_eq!(decide(&Credential::Card(1), None, now()), Decision::Reject { reason: RejectReason::UnknownCard, pin: None });
+        assert_eq!(decide(&keypad(None), None, now()), Decision::Reject { reason: RejectReason::UnknownPin, pin: None });
     }
 
     #[test]
     fn keypad_needs_the_password_when_the_user_has_one() {
         let u = user("1234");
-        assert_eq!(
-            decide(&keypad(Some("1234")), Some(&u), now()),
-            Decision::Accept {
-                pin: "7".into(),
-                method: VerifyMethod::Password
-            }
-        );
+        assert_eq!(decide(&keypad(Some("1234")), Some(&u), now()), Decision::Accept { pin: "7".into(), method: VerifyMethod::Password });
         for wrong in [None, Some(""), Some("9999")] {
             assert_eq!(
                 decide(&keypad(wrong), Some(&u), now()),
-                Decision::Reject {
-                    reason: RejectReason::WrongPassword,
-                    pin: Some("7".into())
-                },
+                Decision::Reject { reason: RejectReason::WrongPassword, pin: Some("7".into()) },
                 "{wrong:?}"
             );
         }
@@ -153,20 +108,8 @@ mod tests {
 
     #[test]
     fn keypad_without_a_password_is_user_id_verification() {
-        assert_eq!(
-            decide(&keypad(None), Some(&user("")), now()),
-            Decision::Accept {
-                pin: "7".into(),
-                method: VerifyMethod::UserId
-            }
-        );
-        assert!(matches!(
-            decide(&keypad(Some("1")), Some(&user("")), now()),
-            Decision::Reject {
-                reason: RejectReason::WrongPassword,
-                ..
-            }
-        ));
+        assert_eq!(decide(&keypad(None), Some(&user("")), now()), Decision::Accept { pin: "7".into(), method: VerifyMethod::UserId });
+        assert!(matches!(decide(&keypad(Some("1")), Some(&user("")), now()), Decision::Reject { reason: RejectReason::WrongPassword, .. }));
     }
 
     #[test]
@@ -175,10 +118,7 @@ mod tests {
         u.valid_until = Some(LocalDateTime::parse("2026-11-22 00:00:00").unwrap());
         assert_eq!(
             decide(&Credential::Card(42), Some(&u), now()),
-            Decision::Reject {
-                reason: RejectReason::OutsideValidity,
-                pin: Some("7".into())
-            }
+            Decision::Reject { reason: RejectReason::OutsideValidity, pin: Some("7".into()) }
         );
     }
 }

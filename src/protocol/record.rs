@@ -120,17 +120,8 @@ pub struct OpLog {
 impl OpLog {
     /// An operation with its operands, the unused ones `0`.
     pub fn new(op_type: u16, operator: &str, time: LocalDateTime, operands: &[&str]) -> OpLog {
-        let operand = |i: usize| {
-            operands
-                .get(i)
-                .map_or_else(|| "0".to_owned(), |s| (*s).to_owned())
-        };
-        OpLog {
-            op_type,
-            operator: operator.to_owned(),
-            time,
-            operands: [operand(0), operand(1), operand(2), operand(3)],
-        }
+        let operand = |i: usize| operands.get(i).map_or_else(|| "0".to_owned(), |s| (*s).to_owned());
+        OpLog { op_type, operator: operator.to_owned(), time, operands: [operand(0), operand(1), operand(2), operand(3)] }
     }
 
     /// `OPLOG SP OpType⇥Operator⇥OpTime⇥Obj1⇥Obj2⇥Obj3⇥Obj4`.
