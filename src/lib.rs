@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod protocol;
+pub mod server;
 pub mod sim;
 pub mod status;
 pub mod store;

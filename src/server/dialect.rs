@@ -1,0 +1,265 @@
+//! Server dialects: the option block, upload acknowledgements and `devicecmd` parsing of the real
+//! servers described in server-dialects.md, as presets of the fake server.
+
+/// Which real server family the fake server imitates (server-dialects §2.1–§2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// S1: LF line endings with a trailing LF, `TransFlag` as text with TABs inside the value,
+    /// `None` stamps on a fresh device, `TimeZone=0`, ack `OK: <n>`, batched result parsing.
+    Standard,
+    /// S5/S7-like: CRLF line endings, `TransFlag=1111000000` bitmask, `TimeZone=+07:00`, `0`
+    /// stamps on a fresh device, extra `Timeout`/`SyncTime` keys, ack `OK`.
+    Crlf,
+    /// S3: LF without a trailing LF, one command per poll, `TransFlag` as text with spaces, `0`
+    /// stamps on a fresh device, ack `OK:<n>`, and the [`ResultParser::FirstOnly`] reply parser.
+    SingleResult,
+}
+
+/// How the server reads a `devicecmd` body (server-dialects §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultParser {
+    /// One reply per `ID=` line; following non-`ID=` lines are that reply's detail lines (S1).
+    Batched,
+    /// The whole body is one `&`-split string: only the first `ID` counts and later `Return=`
+    /// keys overwrite earlier ones (S3).
+    FirstOnly,
+}
+
+/// One value of the option block: fixed text, or the stamp of an upload table (echo, override or
+/// the preset's fresh value, decided when the block is rendered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum OptionValue {
+    Text(String),
+    Stamp(&'static str),
+}
+
+/// The stamp keys of the option block and the upload table each one follows.
+const STAMP_KEYS: [(&str, &str); 4] = [
+    ("ATTLOGStamp", "ATTLOG"),
+    ("OPERLOGStamp", "OPERLOG"),
+    ("ATTPHOTOStamp", "ATTPHOTO"),
+    ("BIODATAStamp", "BIODATA"),
+];
+
+impl Preset {
+    /// Commands handed out per `getrequest` poll by default: 1 for S3, 20 (S1's limit) otherwise.
+    pub fn commands_per_poll(self) -> usize {
+        match self {
+            Preset::SingleResult => 1,
+            Preset::Standard | Preset::Crlf => 20,
+        }
+    }
+
+    /// How this server reads command replies.
+    pub fn result_parser(self) -> ResultParser {
+        match self {
+            Preset::SingleResult => ResultParser::FirstOnly,
+            Preset::Standard | Preset::Crlf => ResultParser::Batched,
+        }
+    }
+
+    /// The stamp value sent for a table the device has never uploaded.
+    pub fn fresh_stamp(self) -> &'static str {
+        match self {
+            Preset::Standard => "None",
+            Preset::Crlf | Preset::SingleResult => "0",
+        }
+    }
+
+    /// The acknowledgement body for an upload of `count` lines.
+    pub fn ack(self, count: usize) -> String {
+        match self {
+            Preset::Standard => format!("OK: {count}"),
+            Preset::Crlf => "OK".to_owned(),
+            Preset::SingleResult => format!("OK:{count}"),
+        }
+    }
+
+    /// The option block's keys in the order they are sent, before any `set_option`.
+    pub(super) fn default_options(self) -> Vec<(String, OptionValue)> {
+        let trans_flag = match self {
+            Preset::Standard => {
+                "TransData AttLog\tOpLog\tAttPhoto\tEnrollUser\tChgUser\tEnrollFP\tChgFP\tUserPic"
+            }
+            Preset::Crlf => "1111000000",
+            Preset::SingleResult => {
+                "TransData AttLog OpLog AttPhoto EnrollUser ChgUser EnrollFP ChgFP UserPic"
+            }
+        };
+        let (time_zone, encrypt, push_options_flag) = match self {
+            Preset::Standard => ("0", "None", "1"),
+            Preset::Crlf => ("+07:00", "0", "0"),
+            Preset::SingleResult => ("0", "0", "1"),
+        };
+        let mut options: Vec<(String, OptionValue)> = STAMP_KEYS
+            .iter()
+            .map(|(key, table)| ((*key).to_owned(), OptionValue::Stamp(table)))
+            .collect();
+        let text = [
+            ("ErrorDelay", "30"),
+            ("Delay", "10"),
+            ("TransTimes", "00:00;14:05"),
+            ("TransInterval", "1"),
+            ("TransFlag", trans_flag),
+            ("TimeZone", time_zone),
+            ("Realtime", "1"),
+            ("Encrypt", encrypt),
+            ("ServerVer", "2.4.1"),
+            ("PushProtVer", "2.4.1"),
+            ("PushOptionsFlag", push_options_flag),
+        ];
+        options.extend(
+            text.iter()
+                .map(|(k, v)| ((*k).to_owned(), OptionValue::Text((*v).to_owned()))),
+        );
+        if self == Preset::Crlf {
+            for (k, v) in [("Timeout", "60"), ("SyncTime", "3600")] {
+                options.push((k.to_owned(), OptionValue::Text(v.to_owned())));
+            }
+        }
+        options
+    }
+
+    /// Joins the option block's lines with this server's line ending.
+    pub(super) fn join_lines(self, lines: &[String]) -> String {
+        match self {
+            Preset::Standard => lines.iter().map(|l| format!("{l}\n")).collect(),
+            Preset::Crlf => lines.iter().map(|l| format!("{l}\r\n")).collect(),
+            Preset::SingleResult => lines.join("\n"),
+        }
+    }
+}
+
+/// One command reply as the server understood it, before duplicate detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ParsedReply {
+    pub(super) id: String,
+    pub(super) return_code: Result<i32, String>,
+    pub(super) cmd: String,
+    pub(super) details: Vec<String>,
+    pub(super) raw: String,
+}
+
+impl ResultParser {
+    /// The replies in a `devicecmd` body.
+    pub(super) fn parse(self, body: &str) -> Vec<ParsedReply> {
+        match self {
+            ResultParser::Batched => parse_batched(body),
+            ResultParser::FirstOnly => parse_first_only(body).into_iter().collect(),
+        }
+    }
+}
+
+fn parse_return(value: Option<&str>) -> Result<i32, String> {
+    let text = value.unwrap_or("").trim();
+    text.parse().map_err(|_| text.to_owned())
+}
+
+/// S1: `ID=` lines start replies; other lines are details of the reply before them. A multi-line
+/// reply (GetFile, SHELL, PutFile) puts `Return=`/`CMD=` on detail lines; those fill the fields
+/// the `ID=` line left out.
+fn parse_batched(body: &str) -> Vec<ParsedReply> {
+    struct Building {
+        id: String,
+        ret: Option<String>,
+        cmd: Option<String>,
+        details: Vec<String>,
+        raw: Vec<String>,
+    }
+    let finish = |b: Building| ParsedReply {
+        id: b.id,
+        return_code: parse_return(b.ret.as_deref()),
+        cmd: b.cmd.unwrap_or_default(),
+        details: b.details,
+        raw: b.raw.join("\n"),
+    };
+    let mut replies = Vec::new();
+    let mut current: Option<Building> = None;
+    for line in body.split('\n').map(|l| l.trim_end_matches('\r')) {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("ID=") {
+            replies.extend(current.take().map(finish));
+            let mut b = Building {
+                id: String::new(),
+                ret: None,
+                cmd: None,
+                details: Vec::new(),
+                raw: vec![line.to_owned()],
+            };
+            for pair in line.split('&') {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                match key {
+                    "ID" => b.id = value.to_owned(),
+                    "Return" => b.ret = Some(value.to_owned()),
+                    "CMD" => b.cmd = Some(value.to_owned()),
+                    _ => {}
+                }
+            }
+            current = Some(b);
+        } else if let Some(b) = current.as_mut() {
+            match line.split_once('=') {
+                Some(("Return", v)) if b.ret.is_none() => b.ret = Some(v.to_owned()),
+                Some(("CMD", v)) if b.cmd.is_none() => b.cmd = Some(v.to_owned()),
+                _ => {}
+            }
+            b.details.push(line.to_owned());
+            b.raw.push(line.to_owned());
+        }
+    }
+    replies.extend(current.map(finish));
+    replies
+}
+
+/// S3: the body is one `&`-split dictionary; later keys overwrite earlier ones.
+fn parse_first_only(body: &str) -> Option<ParsedReply> {
+    let mut id = None;
+    let mut ret = None;
+    let mut cmd = None;
+    for pair in body.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = value.trim_end_matches(['\r', '\n']).to_owned();
+        match key.trim() {
+            "ID" => id = Some(value),
+            "Return" => ret = Some(value),
+            "CMD" => cmd = Some(value),
+            _ => {}
+        }
+    }
+    Some(ParsedReply {
+        id: id?,
+        return_code: parse_return(ret.as_deref()),
+        cmd: cmd.unwrap_or_default(),
+        details: Vec::new(),
+        raw: body.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_parser_attaches_detail_lines_and_fills_multiline_fields() {
+        let body = "ID=1&Return=0&CMD=DATA\r\nID=2&Return=0&CMD=INFO\nUserCount=3\nFPCount=0\n\
+                    ID=3\nSN=X\nReturn=12\nCMD=GetFile\nID=4&Return=x&CMD=DATA\n";
+        let replies = parse_batched(body);
+        assert_eq!(replies.len(), 4);
+        assert_eq!(replies[0].id, "1");
+        assert_eq!(replies[0].raw, "ID=1&Return=0&CMD=DATA");
+        assert_eq!(replies[1].details, ["UserCount=3", "FPCount=0"]);
+        assert_eq!(replies[2].return_code, Ok(12));
+        assert_eq!(replies[2].cmd, "GetFile");
+        assert_eq!(replies[3].return_code, Err("x".to_owned()));
+    }
+
+    #[test]
+    fn first_only_parser_keeps_the_first_id_and_the_last_return() {
+        let body = "ID=A&Return=0&CMD=DATA\nID=B&Return=-1&CMD=DATA\nID=C&Return=-5&CMD=REBOOT";
+        let reply = parse_first_only(body).expect("one reply");
+        assert_eq!(reply.id, "A");
+        assert_eq!(reply.return_code, Ok(-5));
+        assert_eq!(parse_first_only("garbage"), None);
+    }
+}
