@@ -2,9 +2,11 @@
 
 pub mod access;
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod logging;
 pub mod protocol;

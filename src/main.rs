@@ -1,1 +1,3 @@
-fn main() {}
+fn main() {
+    std::process::exit(push_agent::cli::main(std::env::args_os()));
+}

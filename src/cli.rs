@@ -1,0 +1,290 @@
+//! The command line: `run`, `demo`, `status`, `check-config` and `sim …`.
+//!
+//! Exit codes: 0 success; 1 failure; 2 bad usage; [`EXIT_RESTART`] (75) after the server's REBOOT,
+//! so the service manager starts the agent again; [`EXIT_CONFIG`] (78) for a bad config file, so
+//! it does not.
+
+use crate::app::{Agent, EXIT_CONFIG, EXIT_FAILURE, EXIT_RESTART, Stopped};
+use crate::clock::SystemTimeSource;
+use crate::config::types::LogLevel;
+use crate::config::{self, AgentConfig, BoardConfig, defaults};
+use crate::store::Store;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+usage: push-agent [OPTIONS] <COMMAND>
+
+commands:
+  run                          run the agent (the default)
+  demo [--preset NAME]         run a scripted session against a built-in server and print it
+                               (presets: standard, crlf, single-result)
+  status                       show upload backlog, stamps, pending replies and options
+  check-config                 check agent.toml and the board file, print the effective config
+  sim swipe <card>             present a card on the simulated board
+  sim pin <pin> [password]     type a PIN (and password) on the simulated keypad
+  sim door open|close          move the simulated door
+
+options:
+  -c, --config FILE            agent.toml (default: $PUSH_AGENT_CONFIG or /etc/push-agent/agent.toml)
+  -b, --board FILE             board file, overriding agent.toml (`sim` = the simulated board)
+  -l, --log-level LEVEL        error, warn, info, debug or trace (default: agent.toml, then RUST_LOG)
+  -V, --version                print the version
+  -h, --help                   print this help
+
+exit codes: 0 ok, 1 failure, 2 usage, 75 restart requested by the server (REBOOT), 78 bad config";
+
+const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Command {
+    Run,
+    Demo { preset: String },
+    Status,
+    CheckConfig,
+    Sim(String),
+    Version,
+    Help,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Invocation {
+    config: Option<PathBuf>,
+    board: Option<String>,
+    log_level: Option<LogLevel>,
+    command: Command,
+}
+
+fn parse_args(args: &[String]) -> Result<Invocation, String> {
+    let mut inv = Invocation {
+        config: None,
+        board: None,
+        log_level: None,
+        command: Command::Run,
+    };
+    let mut words = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "-c" | "--config" => inv.config = Some(PathBuf::from(value(arg)?)),
+            "-b" | "--board" => inv.board = Some(value(arg)?),
+            "-l" | "--log-level" => {
+                let v = value(arg)?;
+                inv.log_level =
+                    Some(LogLevel::parse(&v).ok_or_else(|| format!("unknown log level {v:?}"))?);
+            }
+            "-V" | "--version" => {
+                return Ok(Invocation {
+                    command: Command::Version,
+                    ..inv
+                });
+            }
+            "-h" | "--help" => {
+                return Ok(Invocation {
+                    command: Command::Help,
+                    ..inv
+                });
+            }
+            "--preset" => {
+                words.push(arg.clone());
+                words.push(value(arg)?);
+            }
+            s if s.starts_with('-') && words.first().is_none_or(|w| w != "sim") => {
+                return Err(format!("unknown option {s}"));
+            }
+            _ => words.push(arg.clone()),
+        }
+    }
+    inv.command = match words.first().map(String::as_str) {
+        None | Some("run") if words.len() <= 1 => Command::Run,
+        Some("status") if words.len() == 1 => Command::Status,
+        Some("check-config") if words.len() == 1 => Command::CheckConfig,
+        Some("demo") => match &words[1..] {
+            [] => Command::Demo {
+                preset: "standard".into(),
+            },
+            [flag, preset] if flag == "--preset" => Command::Demo {
+                preset: preset.clone(),
+            },
+            _ => return Err("usage: push-agent demo [--preset NAME]".into()),
+        },
+        Some("sim") if words.len() > 1 => {
+            let request = words[1..].join(" ");
+            crate::sim::parse_request(&request)?;
+            Command::Sim(request)
+        }
+        Some(other) => return Err(format!("unknown command or extra arguments: {other}")),
+        None => Command::Run,
+    };
+    Ok(inv)
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<String> = args
+        .into_iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let inv = match parse_args(&args) {
+        Ok(inv) => inv,
+        Err(e) => {
+            eprintln!("push-agent: {e}\n\n{USAGE}");
+            return EXIT_USAGE;
+        }
+    };
+    let level = inv
+        .log_level
+        .map(LogLevel::to_filter)
+        .or_else(crate::logging::level_from_env);
+    crate::logging::init(level.unwrap_or(log::LevelFilter::Info));
+    match &inv.command {
+        Command::Version => {
+            println!("push-agent {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Command::Help => {
+            println!("{USAGE}");
+            0
+        }
+        Command::Demo { preset } => {
+            if level.is_none() {
+                crate::logging::init(log::LevelFilter::Warn);
+            }
+            crate::demo::run(preset)
+        }
+        _ => with_config(&inv, level.is_some()),
+    }
+}
+
+fn config_path(inv: &Invocation) -> PathBuf {
+    inv.config
+        .clone()
+        .or_else(|| std::env::var_os("PUSH_AGENT_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(defaults::CONFIG_PATH))
+}
+
+fn load(inv: &Invocation) -> Result<(AgentConfig, BoardConfig), config::ConfigError> {
+    let cfg = config::load_agent(&config_path(inv))?;
+    let board = config::load_board(inv.board.as_deref().unwrap_or(&cfg.device.board))?;
+    Ok((cfg, board))
+}
+
+fn with_config(inv: &Invocation, level_given: bool) -> i32 {
+    let (cfg, board) = match load(inv) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("push-agent: bad configuration: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    if !level_given {
+        crate::logging::init(cfg.log.level.to_filter());
+    }
+    match &inv.command {
+        Command::CheckConfig => {
+            println!("# {}\n{}", config_path(inv).display(), cfg.render());
+            println!("# board\n{}", toml::to_string(&board).unwrap_or_default());
+            0
+        }
+        Command::Status => {
+            let db = cfg.storage.database();
+            match Store::open_read_only(&db)
+                .and_then(|mut s| crate::status::report(&mut s, cfg.device.serial.as_str()))
+            {
+                Ok(text) => {
+                    print!("{text}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("push-agent: {e}");
+                    EXIT_FAILURE
+                }
+            }
+        }
+        Command::Sim(request) => match crate::sim::request(&cfg.storage.sim_socket(), request) {
+            Ok(answer) => {
+                println!("{answer}");
+                if answer.starts_with("ok") {
+                    0
+                } else {
+                    EXIT_FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("push-agent: {e}");
+                EXIT_FAILURE
+            }
+        },
+        _ => match Agent::start(&cfg, &board, Box::new(SystemTimeSource::new())) {
+            Ok(agent) => match agent.run() {
+                Stopped::Restart => {
+                    log::warn!(
+                        "exiting with code {EXIT_RESTART} so the service manager restarts the agent"
+                    );
+                    EXIT_RESTART
+                }
+                Stopped::Stopped => 0,
+            },
+            Err(e) => {
+                log::error!("cannot start: {e}");
+                EXIT_FAILURE
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &str) -> Result<Invocation, String> {
+        let args: Vec<String> = args.split_whitespace().map(str::to_owned).collect();
+        parse_args(&args)
+    }
+
+    #[test]
+    fn parses_commands_and_options() {
+        assert_eq!(parse("").unwrap().command, Command::Run);
+        let inv = parse("--config /tmp/a.toml -l debug status").unwrap();
+        assert_eq!(inv.config, Some(PathBuf::from("/tmp/a.toml")));
+        assert_eq!(inv.log_level, Some(LogLevel::Debug));
+        assert_eq!(inv.command, Command::Status);
+        assert_eq!(
+            parse("check-config --board board/sim.toml")
+                .unwrap()
+                .board
+                .as_deref(),
+            Some("board/sim.toml")
+        );
+        assert_eq!(
+            parse("sim swipe 123").unwrap().command,
+            Command::Sim("swipe 123".into())
+        );
+        assert_eq!(
+            parse("sim pin 7 1234").unwrap().command,
+            Command::Sim("pin 7 1234".into())
+        );
+        assert_eq!(
+            parse("demo --preset crlf").unwrap().command,
+            Command::Demo {
+                preset: "crlf".into()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_bad_usage() {
+        assert!(parse("sim swipe").is_err());
+        assert!(parse("sim door ajar").is_err());
+        assert!(parse("--frobnicate").is_err());
+        assert!(parse("status extra").is_err());
+        assert!(parse("--config").is_err());
+        assert!(parse("-l loud run").is_err());
+    }
+}
