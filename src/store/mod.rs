@@ -424,19 +424,30 @@ impl Tx<'_> {
         max_bytes: usize,
     ) -> Result<Vec<(i64, String)>> {
         let acked = self.upload_state(table)?.acked_id;
+        self.records_after(table, acked, limit, max_bytes)
+    }
+
+    /// Records of `table` with an id above `after_id`, in id order, bounded as [`Tx::backlog`].
+    pub fn records_after(
+        &self,
+        table: StampTable,
+        after_id: i64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, line FROM records WHERE upload_table = ?1 AND id > ?2 ORDER BY id LIMIT ?3")
-            .ctx("prepare backlog")?;
+            .ctx("prepare record read")?;
         let rows = stmt
-            .query_map(params![table.as_str(), acked, limit as i64], |r| {
+            .query_map(params![table.as_str(), after_id, limit as i64], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })
-            .ctx("read backlog")?;
+            .ctx("read records")?;
         let mut out = Vec::new();
         let mut bytes = 0;
         for row in rows {
-            let (id, line) = row.ctx("read backlog row")?;
+            let (id, line) = row.ctx("read record row")?;
             bytes += line.len() + 1;
             if !out.is_empty() && bytes > max_bytes {
                 break;

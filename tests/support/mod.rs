@@ -1,0 +1,144 @@
+//! Shared by the integration tests: the fake PUSH server and a harness that runs the real
+//! `push-agent` binary against it.
+//!
+//! The fake server is the crate's embedded one ([`push_agent::server::PushServer`]): it binds
+//! 127.0.0.1 port 0, records every request byte for byte, and has the domain verbs the tests use
+//! (`queue_command`, `set_option`, `fail_next` with a status or a dropped connection,
+//! `set_random_faults`, `uploads(table)`, `replies()`).
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses part of the harness"
+)]
+
+pub use push_agent::server::{Preset, PushServer, ServerConfig};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+/// A server in `preset` that answers fast: 1 s polls and retries.
+pub fn fast_server(preset: Preset) -> PushServer {
+    let mut cfg = ServerConfig::new(preset);
+    cfg.options = vec![
+        ("Delay".into(), "1".into()),
+        ("ErrorDelay".into(), "1".into()),
+        ("Realtime".into(), "1".into()),
+    ];
+    cfg.redeliver_after = Some(Duration::from_secs(2));
+    PushServer::start(cfg).expect("start the fake server")
+}
+
+/// Writes an agent.toml for `url` with its data in `dir`; returns its path.
+pub fn write_config(dir: &Path, url: &str, extra: &str) -> PathBuf {
+    let path = dir.join("agent.toml");
+    let text = format!(
+        "[server]\nurl = \"{url}\"\nconnect_timeout_secs = 2\nio_timeout_secs = 5\n{extra}\n\
+         [device]\nserial = \"E2E0001\"\ndialect = \"attendance\"\n\n\
+         [storage]\ndata_dir = \"{}\"\n\n[log]\nlevel = \"warn\"\n",
+        dir.display()
+    );
+    std::fs::write(&path, text).expect("write agent.toml");
+    path
+}
+
+/// Runs the binary with `args` to completion.
+pub fn run_cli(args: &[&str]) -> (ExitStatus, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_push-agent"))
+        .args(args)
+        .output()
+        .expect("run push-agent");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `push-agent run` process.
+pub struct AgentProcess {
+    child: Child,
+    config: PathBuf,
+    socket: PathBuf,
+}
+
+impl AgentProcess {
+    /// Starts the agent and waits (bounded) until its control socket answers.
+    pub fn start(config: &Path) -> AgentProcess {
+        let dir = config.parent().expect("config in a directory");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("agent.log"))
+            .expect("open agent.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_push-agent"))
+            .args(["--config", &config.display().to_string(), "run"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn push-agent");
+        let agent = AgentProcess {
+            child,
+            config: config.to_owned(),
+            socket: dir.join("sim.sock"),
+        };
+        for _ in 0..500 {
+            if std::os::unix::net::UnixStream::connect(&agent.socket).is_ok() {
+                return agent;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("agent did not open its control socket within 5 s");
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (bounded) for the agent to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let steps = timeout.as_millis() / 20;
+        for _ in 0..steps {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Presents a card through the control socket; the answer comes after the record is stored.
+    pub fn swipe(&self, card: u64) -> std::io::Result<String> {
+        push_agent::sim::request(&self.socket, &format!("swipe {card}"))
+    }
+
+    pub fn config(&self) -> &Path {
+        &self.config
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a failing run can be repeated.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
