@@ -41,9 +41,10 @@ const USERS: usize = 100_000;
 const COMMANDS_PER_BATCH: usize = 200;
 /// ATTLOG records flushed per round of measurement 2.
 const RECORDS: usize = 100_000;
-/// `[upload] batch_records` and `batch_bytes`: the record count limits a batch (about 70 KB).
-const BATCH_RECORDS: usize = 2_000;
-const BATCH_BYTES: usize = 256 * 1024;
+/// `[upload] batch_records` and `batch_bytes`: the shipped defaults, so the figure is the
+/// product's (a 500-record batch is about 17 KB).
+const BATCH_RECORDS: usize = push_agent::config::defaults::BATCH_RECORDS;
+const BATCH_BYTES: usize = push_agent::config::defaults::BATCH_BYTES;
 /// Far more ticks than the flush needs (about one per batch plus connecting and the first poll).
 const MAX_TICKS: usize = 10 * RECORDS / BATCH_RECORDS + 100;
 const TARGET_PER_SEC: f64 = 50_000.0;

@@ -245,9 +245,10 @@ fn run_data(
             for fields in records {
                 let pin = validate_pin(fields.get("PIN").unwrap_or(""))
                     .map_err(|e| refuse(ReturnCode::PARAMETER_ERROR, e.to_string()))?;
-                let user = apply_user_update(tx.user(pin)?, fields)
+                let previous = tx.user(pin)?;
+                let user = apply_user_update(previous.clone(), fields)
                     .map_err(|e| refuse(ReturnCode::PARAMETER_ERROR, e.to_string()))?;
-                tx.upsert_user(&user)?;
+                tx.replace_user(&user, previous.as_ref())?;
             }
             Ok(Ran::ok(cmd))
         }

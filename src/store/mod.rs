@@ -314,20 +314,21 @@ impl Tx<'_> {
         &self,
         f: impl FnOnce(&Self) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.conn
-            .execute_batch("SAVEPOINT step")
-            .ctx("begin savepoint")?;
+        let run = |sql: &str, action: &str| {
+            self.conn
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([]))
+                .ctx(action)
+        };
+        run("SAVEPOINT step", "begin savepoint")?;
         match f(self) {
             Ok(value) => {
-                self.conn
-                    .execute_batch("RELEASE step")
-                    .ctx("release savepoint")?;
+                run("RELEASE step", "release savepoint")?;
                 Ok(value)
             }
             Err(e) => {
-                self.conn
-                    .execute_batch("ROLLBACK TO step; RELEASE step")
-                    .ctx("roll back savepoint")?;
+                run("ROLLBACK TO step", "roll back savepoint")?;
+                run("RELEASE step", "release savepoint")?;
                 Err(e)
             }
         }
@@ -602,6 +603,13 @@ impl Tx<'_> {
     /// Adds or replaces a user. A card that belonged to someone else moves to this user and leaves
     /// the other (one card, one holder).
     pub fn upsert_user(&self, u: &User) -> Result<()> {
+        let previous = self.user(&u.pin)?;
+        self.replace_user(u, previous.as_ref())
+    }
+
+    /// [`Tx::upsert_user`] for a caller that has just read the stored user (`previous`): card
+    /// bookkeeping is skipped when the cards did not change.
+    pub fn replace_user(&self, u: &User, previous: Option<&User>) -> Result<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO users (pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until)
@@ -625,10 +633,17 @@ impl Tx<'_> {
                 ])
             })
             .ctx("store user")?;
-        self.conn
-            .prepare_cached("DELETE FROM cards WHERE pin = ?1")
-            .and_then(|mut s| s.execute([&u.pin]))
-            .ctx("drop old cards")?;
+        match previous {
+            Some(p) if p.card == u.card && p.vice_card == u.vice_card => return Ok(()),
+            // A new user has no card rows yet (they go with the user, ON DELETE CASCADE).
+            None => {}
+            Some(_) => {
+                self.conn
+                    .prepare_cached("DELETE FROM cards WHERE pin = ?1")
+                    .and_then(|mut s| s.execute([&u.pin]))
+                    .ctx("drop old cards")?;
+            }
+        }
         for (card, role) in [(u.card, "main"), (u.vice_card_number(), "vice")] {
             let Some(card) = card.and_then(|c| i64::try_from(c).ok()) else {
                 continue;
