@@ -230,3 +230,6 @@ fn map_error(e: ureq::Error, server: &ServerUrl) -> TransportError {
         other => TransportError::Protocol(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests;
