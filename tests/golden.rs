@@ -1159,20 +1159,20 @@ fn replies_match_the_spec_table() {
     }
 }
 
-/// §4.11 / 000 §12.8.1: SHELL is off by default and answered -1002. The spec's own failure reply
-/// names the command `CMD=Shell` (mixed case); we echo the command word as the server wrote it.
+/// §4.11 / 000 §12.8.1: SHELL is off by default and answered -1002, named `CMD=Shell` as in the
+/// spec's own failure reply (§4.2), whatever case the server wrote.
 #[test]
 fn replies_shell_is_unsupported() {
     let c = one("C:5:SHELL ls");
     assert_eq!(
         c.command,
         Ok(Command::Unsupported {
-            name: "SHELL".into()
+            name: "Shell".into()
         })
     );
     assert_eq!(
         reply_for(&c, ReturnCode::SUCCESS),
-        "ID=5&Return=-1002&CMD=SHELL"
+        "ID=5&Return=-1002&CMD=Shell"
     );
     // server-dialects §2.3: some servers send `Shell <cmd>`.
     let c = one("C:6:Shell ls");

@@ -255,6 +255,10 @@ fn parse_body(body: &str) -> (String, Result<Command, CommandError>) {
             }
         }
         "" => return malformed("", "empty command"),
+        // §4.2 spells SHELL's reply `CMD=Shell` whatever case the server used.
+        _ if word.eq_ignore_ascii_case("SHELL") => Command::Unsupported {
+            name: "Shell".to_owned(),
+        },
         _ => Command::Unsupported {
             name: word.to_owned(),
         },
@@ -442,14 +446,14 @@ mod tests {
 
     #[test]
     fn marks_unknown_commands_unsupported_with_their_own_name() {
-        let c = one("C:5:SHELL ls -l");
+        let c = one("C:5:ENROLL_MF PIN=1");
         assert_eq!(
             c.command,
             Ok(Command::Unsupported {
-                name: "SHELL".into()
+                name: "ENROLL_MF".into()
             })
         );
-        assert_eq!(c.reply_name, "SHELL");
+        assert_eq!(c.reply_name, "ENROLL_MF");
         assert_eq!(
             one("C:5:DATA COUNT user").command,
             Ok(Command::Unsupported {
