@@ -52,9 +52,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
 
     -- Commands already run, with their reply, so a re-sent CmdID is answered and not re-run.
-    -- reply is NULL while a DATA QUERY is still uploading its results.
+    -- reply is NULL while a DATA QUERY is still uploading its results. seq only orders rows
+    -- (oldest pruned first): no AUTOINCREMENT, which costs a write per insert.
     CREATE TABLE executed_commands (
-        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq          INTEGER PRIMARY KEY,
         cmd_id       TEXT NOT NULL UNIQUE,
         name         TEXT NOT NULL,
         reply        TEXT,
@@ -62,9 +63,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         executed_at  INTEGER NOT NULL
     );
 
-    -- Replies the server has not accepted yet.
+    -- Replies the server has not accepted yet, sent in seq order.
     CREATE TABLE pending_replies (
-        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq         INTEGER PRIMARY KEY,
         cmd_id      TEXT NOT NULL UNIQUE,
         body        TEXT NOT NULL,
         multi_line  INTEGER NOT NULL
