@@ -111,6 +111,8 @@ pub struct Engine {
     /// The last failure reported, so an outage is logged once, not at every retry.
     last_failure: Option<String>,
     last_store_error: Option<String>,
+    /// What was wrong with the last option block, so a server's quirks are logged once.
+    last_option_warnings: Vec<String>,
 }
 
 impl Engine {
@@ -151,6 +153,7 @@ impl Engine {
             ip,
             last_failure: None,
             last_store_error: None,
+            last_option_warnings: Vec::new(),
         })
     }
 
@@ -421,8 +424,11 @@ impl Engine {
         check: bool,
         body: &str,
     ) -> Result<(), StoreError> {
-        for w in &reply.warnings {
-            log::warn!("option block: {w}");
+        if reply.warnings != self.last_option_warnings {
+            for w in &reply.warnings {
+                log::warn!("option block: {w}");
+            }
+            self.last_option_warnings.clone_from(&reply.warnings);
         }
         let unix = now.utc_ms.div_euclid(1000);
         self.store.write(|tx| {
