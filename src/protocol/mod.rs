@@ -9,6 +9,7 @@ pub mod options;
 pub mod record;
 pub mod reply;
 pub mod request;
+pub mod security;
 pub mod session;
 pub mod user;
 pub mod version;
