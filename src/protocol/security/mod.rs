@@ -4,6 +4,8 @@
 //! This is the pure layer the session engine builds on: request builders, record encoders and
 //! server-answer parsers. Nothing here reads the clock, touches a socket or spawns a thread.
 
+pub mod capabilities;
+pub mod requests;
 pub mod rtlog;
 pub mod rtstate;
 pub mod token;

@@ -1,0 +1,394 @@
+//! Builders for the device's requests of the Security PUSH dialect [note §3.0]. The transport adds
+//! `Host`, `Content-Length` and the `Cookie: token=…` header (see [`super::token::Token`]).
+
+use super::capabilities::{Capabilities, CapabilityError};
+use super::rtlog::{RtLog, RtLogError};
+use super::rtstate::{self, DoorState, RelayPolarity, TooManyDoors};
+use crate::protocol::civil::LocalDateTime;
+use crate::protocol::command::CmdId;
+use crate::protocol::http::{HttpRequest, encode_query_value as enc};
+use crate::protocol::version::PushVersion;
+
+/// `GET /iclock/cdata?SN=…&options=all&pushver=…[&key=value…]` (E1) [note §2.2]; `extra` are the
+/// optional pairs the device is configured to send, such as `DeviceType`.
+pub fn init(serial: &str, pushver: PushVersion, extra: &[(String, String)]) -> HttpRequest {
+    let mut target = format!(
+        "/iclock/cdata?SN={}&options=all&pushver={pushver}",
+        enc(serial)
+    );
+    for (key, value) in extra {
+        target.push_str(&format!("&{}={}", enc(key), enc(value)));
+    }
+    HttpRequest::get(target)
+}
+
+/// `POST /iclock/registry?SN=…` with the capability list (E4) [note §2.4, §2.7].
+pub fn registry(serial: &str, caps: &Capabilities) -> Result<HttpRequest, CapabilityError> {
+    Ok(HttpRequest::post(
+        format!("/iclock/registry?SN={}", enc(serial)),
+        caps.encode()?.into_bytes(),
+    ))
+}
+
+/// `POST /iclock/push?SN=…` with an empty body (E5) [note §2.5, AMB-1].
+pub fn push(serial: &str) -> HttpRequest {
+    HttpRequest::post(format!("/iclock/push?SN={}", enc(serial)), Vec::new())
+}
+
+/// `GET /iclock/getrequest?SN=…` (E22) [note §4.1].
+pub fn getrequest(serial: &str) -> HttpRequest {
+    HttpRequest::get(format!("/iclock/getrequest?SN={}", enc(serial)))
+}
+
+/// `POST /iclock/devicecmd?SN=…` with result lines `ID=…&Return=…&CMD=…` joined by LF (E11)
+/// [note §3.3]; the attendance dialect's builder already writes exactly these bytes.
+pub fn devicecmd<S: AsRef<str>>(serial: &str, results: &[S]) -> HttpRequest {
+    crate::protocol::request::devicecmd(serial, results)
+}
+
+/// `POST /iclock/cdata?SN=…&table=rtlog` with one event record (E9) [note §3.1, AMB-33].
+pub fn rtlog(serial: &str, log: &RtLog) -> Result<HttpRequest, RtLogError> {
+    Ok(HttpRequest::post(
+        format!("/iclock/cdata?SN={}&table=rtlog", enc(serial)),
+        log.encode()?.into_bytes(),
+    ))
+}
+
+/// `POST /iclock/cdata?SN=…&table=rtstate` with the state of doors 1..=n (E10) [note §3.2]; see
+/// [`rtstate::encode`].
+pub fn rtstate(
+    serial: &str,
+    time: &LocalDateTime,
+    doors: &[DoorState],
+    polarity: RelayPolarity,
+) -> Result<HttpRequest, TooManyDoors> {
+    Ok(HttpRequest::post(
+        format!("/iclock/cdata?SN={}&table=rtstate", enc(serial)),
+        rtstate::encode(time, doors, polarity)?.into_bytes(),
+    ))
+}
+
+/// `GET /iclock/ping?SN=…` (E8), the keep-alive during long uploads [note §2.14, AMB-2].
+pub fn ping(serial: &str) -> HttpRequest {
+    HttpRequest::get(format!("/iclock/ping?SN={}", enc(serial)))
+}
+
+/// `GET /iclock/rtdata?SN=…&type=time` (E32), the time fetch after `SET OPTIONS DateTime`
+/// [note §3.9].
+pub fn rtdata_time(serial: &str) -> HttpRequest {
+    HttpRequest::get(format!("/iclock/rtdata?SN={}&type=time", enc(serial)))
+}
+
+/// `POST /iclock/querydata?SN=…&type=count&cmdid=…&tablename=…&count=1&packcnt=1&packidx=1` with
+/// body `<table>=<n>`, the answer to `DATA COUNT` (E23) [note §5.1].
+pub fn querydata_count(serial: &str, cmd_id: &CmdId, table: &str, rows: u64) -> HttpRequest {
+    HttpRequest::post(
+        format!(
+            "/iclock/querydata?SN={}&type=count&cmdid={}&tablename={}&count=1&packcnt=1&packidx=1",
+            enc(serial),
+            enc(&cmd_id.to_string()),
+            enc(table)
+        ),
+        format!("{table}={rows}").into_bytes(),
+    )
+}
+
+/// `POST /iclock/querydata?SN=…&type=options&cmdid=…&tablename=options&count=1&packcnt=1&packidx=1`
+/// with `name=value` pairs joined by commas, the answer to `GET OPTIONS` (E33) [note §6.6, C45].
+pub fn querydata_options(serial: &str, cmd_id: &CmdId, pairs: &[(String, String)]) -> HttpRequest {
+    let body = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    HttpRequest::post(
+        format!(
+            "/iclock/querydata?SN={}&type=options&cmdid={}&tablename=options&count=1&packcnt=1&packidx=1",
+            enc(serial),
+            enc(&cmd_id.to_string())
+        ),
+        body.into_bytes(),
+    )
+}
+
+/// A record that does not fit in one package on its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {index} is {len} bytes, more than the {max}-byte package limit")]
+pub struct RecordTooLarge {
+    /// Position of the record in the input, from 0.
+    pub index: usize,
+    /// Its length in bytes.
+    pub len: usize,
+    /// The package limit.
+    pub max: usize,
+}
+
+/// The answer to `DATA QUERY` (E24) [note §5.1, §8.3, C27]: the already encoded `records` (each in
+/// its table's upload format) split into as few packages as fit, in order, each one
+/// `POST /iclock/querydata?SN=…&type=tabledata&cmdid=…&tablename=…&count=<rows in package>&packcnt=<packages>&packidx=<1-based>`
+/// with its records joined by LF [note §1.3]. A package body never exceeds `max_package_size`
+/// bytes (the device's advertised `MaxPackageSize`). No records give no request (the note's "zero
+/// rows: skip the upload").
+pub fn querydata_tabledata<S: AsRef<str>>(
+    serial: &str,
+    cmd_id: &CmdId,
+    table: &str,
+    records: &[S],
+    max_package_size: usize,
+) -> Result<Vec<HttpRequest>, RecordTooLarge> {
+    let mut packages: Vec<(usize, String)> = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let record = record.as_ref();
+        if record.len() > max_package_size {
+            return Err(RecordTooLarge {
+                index,
+                len: record.len(),
+                max: max_package_size,
+            });
+        }
+        match packages.last_mut() {
+            Some((count, body)) if body.len() + 1 + record.len() <= max_package_size => {
+                body.push('\n');
+                body.push_str(record);
+                *count += 1;
+            }
+            _ => packages.push((1, record.to_owned())),
+        }
+    }
+    let total = packages.len();
+    Ok(packages
+        .into_iter()
+        .enumerate()
+        .map(|(i, (count, body))| {
+            HttpRequest::post(
+                format!(
+                    "/iclock/querydata?SN={}&type=tabledata&cmdid={}&tablename={}&count={count}&packcnt={total}&packidx={}",
+                    enc(serial),
+                    enc(&cmd_id.to_string()),
+                    enc(table),
+                    i + 1
+                ),
+                body.into_bytes(),
+            )
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::http::Method;
+    use crate::protocol::security::capabilities::tests::{SEED_BODY, seed_example};
+    use crate::protocol::security::rtlog::{InOutStatus, VerifyType};
+    use crate::protocol::security::rtstate::{AlarmFlags, SensorState};
+
+    const SN: &str = "3383154200002";
+
+    fn id(text: &str) -> CmdId {
+        CmdId::parse(text).unwrap()
+    }
+
+    /// The request line, headers and body as the transport writes them.
+    fn wire(req: &HttpRequest) -> String {
+        String::from_utf8(req.to_wire("192.168.213.17:8088")).unwrap()
+    }
+
+    #[test]
+    fn builds_the_init_request() {
+        let req = init(SN, PushVersion::new(3, 1, 2), &[]);
+        assert_eq!(req.method, Method::Get);
+        assert_eq!(
+            req.target,
+            "/iclock/cdata?SN=3383154200002&options=all&pushver=3.1.2"
+        );
+        let extra = [("DeviceType".to_owned(), "acc".to_owned())];
+        assert_eq!(
+            init("A B", PushVersion::new(3, 1, 2), &extra).target,
+            "/iclock/cdata?SN=A%20B&options=all&pushver=3.1.2&DeviceType=acc"
+        );
+    }
+
+    #[test]
+    fn builds_the_seed_registry_request() {
+        let req = registry(SN, &seed_example()).unwrap();
+        let wire = wire(&req);
+        assert!(wire.starts_with("POST /iclock/registry?SN=3383154200002 HTTP/1.1\r\n"));
+        assert!(wire.contains("\r\nContent-Length: 1266\r\n\r\n"));
+        assert!(wire.ends_with(SEED_BODY));
+        let mut bad = seed_example();
+        bad.device_type = "a,b".into();
+        assert!(registry(SN, &bad).is_err());
+    }
+
+    #[test]
+    fn builds_the_seed_push_request_with_an_empty_body() {
+        let wire = wire(&push(SN));
+        assert!(wire.starts_with("POST /iclock/push?SN=3383154200002 HTTP/1.1\r\n"));
+        assert!(wire.ends_with("Content-Length: 0\r\n\r\n"));
+    }
+
+    #[test]
+    fn builds_the_seed_get_requests() {
+        for (req, line) in [
+            (
+                getrequest(SN),
+                "GET /iclock/getrequest?SN=3383154200002 HTTP/1.1\r\n",
+            ),
+            (ping(SN), "GET /iclock/ping?SN=3383154200002 HTTP/1.1\r\n"),
+            (
+                rtdata_time(SN),
+                "GET /iclock/rtdata?SN=3383154200002&type=time HTTP/1.1\r\n",
+            ),
+        ] {
+            let wire = wire(&req);
+            assert!(wire.starts_with(line), "{wire}");
+            assert!(wire.ends_with("\r\n\r\n") && !wire.contains("Content-Length"));
+        }
+    }
+
+    #[test]
+    fn builds_devicecmd_with_lf_joined_results() {
+        let req = devicecmd(
+            SN,
+            &[
+                "ID=288&Return=0&CMD=DATA COUNT",
+                "ID=415&Return=3&CMD=DATA QUERY",
+            ],
+        );
+        assert_eq!(req.target, "/iclock/devicecmd?SN=3383154200002");
+        assert_eq!(
+            req.body,
+            b"ID=288&Return=0&CMD=DATA COUNT\nID=415&Return=3&CMD=DATA QUERY"
+        );
+    }
+
+    #[test]
+    fn builds_rtlog_and_rtstate_uploads() {
+        let time = LocalDateTime::new(2017, 1, 10, 15, 42, 40).unwrap();
+        let log = RtLog {
+            time,
+            pin: "0".into(),
+            cardno: "0".into(),
+            sitecode: 0,
+            linkid: 0,
+            eventaddr: 1,
+            event: 27,
+            inoutstatus: InOutStatus::Out,
+            verifytype: VerifyType::Code(0),
+            index: 21,
+        };
+        let req = rtlog(SN, &log).unwrap();
+        assert_eq!(req.target, "/iclock/cdata?SN=3383154200002&table=rtlog");
+        assert_eq!(req.body, log.encode().unwrap().into_bytes());
+        let bad = RtLog {
+            pin: "\n".into(),
+            ..log
+        };
+        assert!(rtlog(SN, &bad).is_err());
+
+        let door = DoorState {
+            sensor: SensorState::NoSensor,
+            relay_energised: false,
+            alarms: AlarmFlags::TAMPER,
+        };
+        let req = rtstate(SN, &time, &[door], RelayPolarity::SetWhenEnergised).unwrap();
+        let wire = wire(&req);
+        assert!(wire.starts_with("POST /iclock/cdata?SN=3383154200002&table=rtstate HTTP/1.1\r\n"));
+        assert!(wire.ends_with(
+            "\r\n\r\ntime=2017-01-10 15:42:40\tsensor=00\trelay=00\talarm=0200000000000000"
+        ));
+        assert!(rtstate(SN, &time, &[door; 9], RelayPolarity::SetWhenEnergised).is_err());
+    }
+
+    #[test]
+    fn builds_the_seed_count_answer() {
+        let wire = wire(&querydata_count(SN, &id("288"), "user", 5));
+        assert!(wire.starts_with(
+            "POST /iclock/querydata?SN=3383154200002&type=count&cmdid=288&tablename=user\
+             &count=1&packcnt=1&packidx=1 HTTP/1.1\r\n"
+        ));
+        assert!(wire.ends_with("Content-Length: 6\r\n\r\nuser=5"));
+    }
+
+    #[test]
+    fn builds_the_options_answer() {
+        let pairs = [
+            ("~SerialNumber".to_owned(), SN.to_owned()),
+            ("LockCount".to_owned(), "1".to_owned()),
+        ];
+        let req = querydata_options(SN, &id("408"), &pairs);
+        assert_eq!(
+            req.target,
+            "/iclock/querydata?SN=3383154200002&type=options&cmdid=408&tablename=options\
+             &count=1&packcnt=1&packidx=1"
+        );
+        assert_eq!(req.body, b"~SerialNumber=3383154200002,LockCount=1");
+    }
+
+    #[test]
+    fn answers_the_seed_user_query_in_one_package() {
+        let records = [
+            "user uid=1\tcardno=\tpin=1\tpassword=\tgroup=1\tstarttime=0\tendtime=0\tname=\tprivilege=0\tdisable=0\tverify=0",
+            "user uid=2\tcardno=\tpin=2\tpassword=1\tgroup=1\tstarttime=0\tendtime=0\tname=\tprivilege=0\tdisable=0\tverify=0",
+            "user uid=3\tcardno=\tpin=3\tpassword=\tgroup=1\tstarttime=0\tendtime=0\tname=\tprivilege=0\tdisable=0\tverify=0",
+        ];
+        let reqs = querydata_tabledata(SN, &id("415"), "user", &records, 2_048_000).unwrap();
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(
+            reqs[0].target,
+            "/iclock/querydata?SN=3383154200002&type=tabledata&cmdid=415&tablename=user\
+             &count=3&packcnt=1&packidx=1"
+        );
+        assert_eq!(reqs[0].body, records.join("\n").into_bytes());
+    }
+
+    #[test]
+    fn splits_query_answers_at_the_package_limit() {
+        let records = ["aaaa", "bbbb", "cccc", "dd", "eeeeeeeeee"];
+        // "aaaa\nbbbb" is 9 bytes: two four-byte records fit in 9, not in 8.
+        let reqs = querydata_tabledata(SN, &id("7"), "transaction", &records, 10).unwrap();
+        let summary: Vec<(String, String, String, Vec<u8>)> = reqs
+            .iter()
+            .map(|r| {
+                (
+                    r.query_param("count").unwrap(),
+                    r.query_param("packcnt").unwrap(),
+                    r.query_param("packidx").unwrap(),
+                    r.body.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("2".into(), "3".into(), "1".into(), b"aaaa\nbbbb".to_vec()),
+                ("2".into(), "3".into(), "2".into(), b"cccc\ndd".to_vec()),
+                ("1".into(), "3".into(), "3".into(), b"eeeeeeeeee".to_vec()),
+            ]
+        );
+        for req in &reqs {
+            assert!(req.body.len() <= 10);
+            assert_eq!(req.query_param("tablename").as_deref(), Some("transaction"));
+        }
+        let tight = querydata_tabledata(SN, &id("7"), "t", &records[..2], 8).unwrap();
+        assert_eq!(tight.len(), 2);
+    }
+
+    #[test]
+    fn refuses_a_record_larger_than_a_package_and_sends_nothing_for_no_rows() {
+        assert_eq!(
+            querydata_tabledata(SN, &id("7"), "t", &["ok", "too long"], 4),
+            Err(RecordTooLarge {
+                index: 1,
+                len: 8,
+                max: 4
+            })
+        );
+        assert!(querydata_tabledata(SN, &id("7"), "t", &["x"], 0).is_err());
+        let none: [&str; 0] = [];
+        assert_eq!(
+            querydata_tabledata(SN, &id("7"), "t", &none, 10),
+            Ok(vec![])
+        );
+    }
+}
