@@ -5,6 +5,7 @@
 //! server-answer parsers. Nothing here reads the clock, touches a socket or spawns a thread.
 
 pub mod capabilities;
+pub mod reply;
 pub mod requests;
 pub mod rtlog;
 pub mod rtstate;
