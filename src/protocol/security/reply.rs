@@ -266,7 +266,7 @@ mod tests {
             Some(vec![(0, 0), (14, 0)])
         );
         assert_eq!(parse_trans_times("08:30"), Some(vec![(8, 30)]));
-        let eleven = vec!["01:00"; 11].join(";");
+        let eleven = ["01:00"; 11].join(";");
         assert_eq!(parse_trans_times(&eleven).map(|t| t.len()), Some(10));
         assert_eq!(parse_trans_times(""), None);
         assert_eq!(parse_trans_times("0000"), None);
