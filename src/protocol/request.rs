@@ -100,16 +100,22 @@ pub fn upload(serial: &str, table: &str, stamp: u64, body: Vec<u8>) -> HttpReque
     )
 }
 
-/// `POST /iclock/cdata?SN=…&table=options` with one line of `k=v` pairs joined by commas (E4).
-pub fn push_options(serial: &str, pairs: &[(String, String)]) -> HttpRequest {
-    let body = pairs
+/// One line of `k=v` pairs joined by commas, the body of every options upload (E4; security
+/// dialect `querydata` options answer).
+pub(crate) fn comma_pairs(pairs: &[(String, String)]) -> Vec<u8> {
+    pairs
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
-        .join(",");
+        .join(",")
+        .into_bytes()
+}
+
+/// `POST /iclock/cdata?SN=…&table=options` with one line of `k=v` pairs joined by commas (E4).
+pub fn push_options(serial: &str, pairs: &[(String, String)]) -> HttpRequest {
     HttpRequest::post(
         format!("/iclock/cdata?SN={}&table=options", enc(serial)),
-        body.into_bytes(),
+        comma_pairs(pairs),
     )
 }
 

@@ -96,18 +96,13 @@ pub fn querydata_count(serial: &str, cmd_id: &CmdId, table: &str, rows: u64) -> 
 /// `POST /iclock/querydata?SN=…&type=options&cmdid=…&tablename=options&count=1&packcnt=1&packidx=1`
 /// with `name=value` pairs joined by commas, the answer to `GET OPTIONS` (E33) [note §6.6, C45].
 pub fn querydata_options(serial: &str, cmd_id: &CmdId, pairs: &[(String, String)]) -> HttpRequest {
-    let body = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
     HttpRequest::post(
         format!(
             "/iclock/querydata?SN={}&type=options&cmdid={}&tablename=options&count=1&packcnt=1&packidx=1",
             enc(serial),
             enc(&cmd_id.to_string())
         ),
-        body.into_bytes(),
+        crate::protocol::request::comma_pairs(pairs),
     )
 }
 
