@@ -75,7 +75,7 @@ impl HttpRequest {
 
     /// The path without the query string.
     pub fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("")
+        target_path(&self.target)
     }
 
     /// The value of one query parameter, percent-decoded.
@@ -194,6 +194,11 @@ pub fn decode_query_value(value: &str) -> String {
 
 fn hex_digit(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// The path of a request target, without the query string.
+pub fn target_path(target: &str) -> &str {
+    target.split('?').next().unwrap_or("")
 }
 
 /// The value of `name` in a request target's query string (first match, case-sensitive name as

@@ -3,7 +3,7 @@
 use super::dialect::{OptionValue, Preset};
 use super::http::Request;
 use super::{Fault, Settings};
-use crate::protocol::http::query_param;
+use crate::protocol::http::{query_param, target_path};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
@@ -246,7 +246,7 @@ impl State {
     }
 
     fn handle(&mut self, settings: &Settings, req: &Request, now: Instant) -> (u16, String) {
-        let path = req.target.split('?').next().unwrap_or("");
+        let path = target_path(&req.target);
         let known = matches!(
             (req.method.as_str(), path),
             ("GET" | "POST", "/iclock/cdata")
@@ -442,7 +442,7 @@ const SHOWN_CHARS: usize = 100;
 fn transcript_lines(req: &RecordedRequest) -> [String; 2] {
     let body = String::from_utf8_lossy(&req.body);
     let lines = body.lines().filter(|l| !l.is_empty()).count();
-    let path = req.target.split('?').next().unwrap_or("");
+    let path = target_path(&req.target);
     let asked = match (req.method.as_str(), path) {
         ("", _) => format!("→ malformed request ({} bytes)", req.raw.len()),
         ("POST", "/iclock/cdata") => {
