@@ -20,6 +20,8 @@ pub const OPTION_BLOCK_KEY: &str = "option_block";
 pub const CHECK_PENDING_KEY: &str = "check_pending";
 /// Settings key (scope [`scope::DEVICE`]) of the name set by `SET OPTION DeviceName=`.
 pub const DEVICE_NAME_KEY: &str = "DeviceName";
+/// Longest DeviceName accepted: it is echoed in INFO replies.
+const MAX_DEVICE_NAME_LEN: usize = 64;
 
 /// Option keys SET OPTION may change in the session, validated with the option-block parser.
 const SESSION_OPTION_KEYS: [&str; 7] = [
@@ -127,8 +129,12 @@ pub fn execute_batch(
     ctx: &CommandContext<'_>,
     batch: &CommandBatch,
 ) -> Result<Effects, StoreError> {
-    for line in &batch.rejected {
-        log::warn!("command line without a usable id ignored: {line:?}");
+    // One line however many: a server sending garbage every poll must not flood the log.
+    if let Some(first) = batch.rejected.first() {
+        log::warn!(
+            "{} command lines without a usable id ignored, the first: {first:?}",
+            batch.rejected.len()
+        );
     }
     if batch.truncated > 0 {
         log::warn!(
@@ -342,15 +348,7 @@ fn clear(
             warn_unacked("CLEAR DATA", unacked_att + unacked_op);
             // Queries that were uploading have nothing left to send: answer them now.
             for query in tx.delete_query_jobs()? {
-                if let Some(id) = CmdId::parse(&query) {
-                    let reply = Reply::new(id, ReturnCode::SUCCESS, "DATA");
-                    tx.record_execution(
-                        &query,
-                        "DATA",
-                        Some((&reply.encode(), false)),
-                        ctx.now_utc_ms.div_euclid(1000),
-                    )?;
-                }
+                answer_query(tx, &query, ctx.now_utc_ms.div_euclid(1000))?;
             }
             log::warn!(
                 "CLEAR DATA removed {users} users, {attlogs} attendance and {oplogs} operation records"
@@ -362,6 +360,16 @@ fn clear(
         ClearTarget::Photo | ClearTarget::BioData => {}
     }
     Ok(Ran::ok(cmd))
+}
+
+/// Queues the reply of a DATA QUERY whose results are all with the server (or gone): `Return=0`
+/// after the data [spec §4.5, AMB-23].
+pub fn answer_query(tx: &Tx<'_>, cmd_id: &str, now_unix: i64) -> Result<(), StoreError> {
+    if let Some(id) = CmdId::parse(cmd_id) {
+        let reply = Reply::new(id, ReturnCode::SUCCESS, "DATA").encode();
+        tx.record_execution(cmd_id, "DATA", Some((&reply, false)), now_unix)?;
+    }
+    Ok(())
 }
 
 fn warn_unacked(what: &str, unacked: i64) {
@@ -414,6 +422,14 @@ fn set_option(
             let op = OpLog::new(op_type::SET_TIME, "0", target, &[]);
             tx.append_record(&NewRecord::operation(&op, None))?;
         } else if key.eq_ignore_ascii_case(DEVICE_NAME_KEY) {
+            if value.chars().count() > MAX_DEVICE_NAME_LEN || value.chars().any(char::is_control) {
+                return Err(refuse(
+                    ReturnCode::PARAMETER_ERROR,
+                    format!(
+                        "DeviceName: longer than {MAX_DEVICE_NAME_LEN} characters or not printable"
+                    ),
+                ));
+            }
             tx.set_setting(scope::DEVICE, DEVICE_NAME_KEY, value)?;
         } else if let Some(canonical) = SESSION_OPTION_KEYS
             .iter()

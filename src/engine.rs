@@ -8,15 +8,14 @@
 
 use crate::clock::DeviceClock;
 use crate::commands::{
-    CHECK_PENDING_KEY, CommandContext, Effects, OPTION_BLOCK_KEY, execute_batch, options_from_block,
+    CHECK_PENDING_KEY, CommandContext, Effects, OPTION_BLOCK_KEY, answer_query, execute_batch,
+    options_from_block,
 };
 use crate::config::AgentConfig;
 use crate::config::types::ReplyBatching;
-use crate::protocol::command::CmdId;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::options::{OptionReply, ServerOptions, ServerStamp, StampTable};
 use crate::protocol::record::batch_body;
-use crate::protocol::reply::{Reply, ReturnCode};
 use crate::protocol::request::{self, DeviceIdentity, DeviceInfo};
 use crate::protocol::session::{
     Action, Handled, Mono, Now, Outcome, Session, SessionConfig, Step, Work,
@@ -207,8 +206,7 @@ impl Engine {
         if let Some(delta) = handled.clock_adjust_ms {
             self.adjust_clock(delta)?;
         }
-        let body = result.as_ref().map(HttpResponse::text).unwrap_or_default();
-        self.apply(after, handled, prepared, check, &body)
+        self.apply(after, handled, prepared, check, result.as_ref().ok())
     }
 
     /// Builds the request for `action`, noting in the store what it carries. `None` when there
@@ -277,10 +275,13 @@ impl Engine {
                 )
             }
             Action::QueryUpload => {
-                let Some(job) = self.store.read(|tx| tx.next_query_job())? else {
+                let next = self.store.read(|tx| match tx.next_query_job()? {
+                    Some(job) => query_chunk(tx, &job).map(|chunk| Some((job, chunk))),
+                    None => Ok(None),
+                })?;
+                let Some((job, (lines, next_key))) = next else {
                     return Ok(None);
                 };
-                let (lines, next_key) = self.store.read(|tx| query_chunk(tx, &job))?;
                 if lines.is_empty() {
                     self.finish_query(&job)?;
                     return Ok(None);
@@ -306,7 +307,7 @@ impl Engine {
         handled: Handled,
         prepared: Prepared,
         check: bool,
-        body: &str,
+        response: Option<&HttpResponse>,
     ) -> Result<(), StoreError> {
         match handled.outcome {
             Outcome::Failed { reason, retry_at } => {
@@ -327,7 +328,8 @@ impl Engine {
                         self.session.version()
                     );
                 }
-                self.connected(now, &reply, check, body)?;
+                let block = response.map(HttpResponse::text).unwrap_or_default();
+                self.connected(now, &reply, check, &block)?;
             }
             Outcome::Commands(batch) => {
                 if batch.commands.is_empty() && batch.rejected.is_empty() {
@@ -386,11 +388,8 @@ impl Engine {
                 next_key,
                 count,
             } => {
+                // A short chunk was the last one: answer now rather than after an empty round.
                 if count < QUERY_CHUNK {
-                    self.store.write(|tx| {
-                        tx.advance_query_job(&job.cmd_id, &next_key, count)?;
-                        Ok(())
-                    })?;
                     self.finish_query(&job)?;
                 } else {
                     self.store
@@ -407,11 +406,7 @@ impl Engine {
         let unix = self.clock.now().utc_ms.div_euclid(1000);
         self.store.write(|tx| {
             tx.finish_query_job(&job.cmd_id)?;
-            if let Some(id) = CmdId::parse(&job.cmd_id) {
-                let reply = Reply::new(id, ReturnCode::SUCCESS, "DATA").encode();
-                tx.record_execution(&job.cmd_id, "DATA", Some((&reply, false)), unix)?;
-            }
-            Ok(())
+            answer_query(tx, &job.cmd_id, unix)
         })
     }
 
@@ -586,12 +581,21 @@ fn capabilities(options: &ServerOptions) -> Vec<(String, String)> {
         ("MaskDetectionFunOn", "0".into()),
         ("IsSupportQRcode", "0".into()),
     ];
-    let mut out: Vec<(String, String)> = Vec::new();
+    // The asked-for keys first, in the server's order and each once, then the rest: the body
+    // never outgrows our own list, whatever the server asks for.
+    let mut out: Vec<(String, String)> = Vec::with_capacity(ours.len());
+    let mut unknown = 0;
     for asked in &options.push_options {
         match ours.iter().find(|(k, _)| k.eq_ignore_ascii_case(asked)) {
-            Some((k, v)) => out.push(((*k).to_owned(), v.clone())),
-            None => log::info!("server asked for option {asked}, which this device does not have"),
+            Some((k, v)) if !out.iter().any(|(o, _)| o == k) => {
+                out.push(((*k).to_owned(), v.clone()));
+            }
+            Some(_) => {}
+            None => unknown += 1,
         }
+    }
+    if unknown > 0 {
+        log::info!("server asked for {unknown} options this device does not have");
     }
     for (k, v) in ours {
         if !out.iter().any(|(o, _)| o == k) {

@@ -18,8 +18,12 @@ use std::time::Duration;
 
 /// Longest request line accepted.
 const MAX_LINE: u64 = 256;
-/// How long either side waits for the other.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the board waits for a client's request line. Requests are served one at a time, so
+/// this is also how long a stuck client can hold up the next one.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a client waits for the answer: longer than the store's busy timeout, since the answer
+/// comes only after the record is committed.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Parses one control request.
 pub fn parse_request(line: &str) -> Result<TerminalEvent, String> {
@@ -122,8 +126,8 @@ fn serve(
 
 /// Handles one connection; true when a record was written.
 fn answer(stream: UnixStream, terminal: &Mutex<Terminal>) -> bool {
-    let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+    let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(REQUEST_TIMEOUT));
     let mut line = String::new();
     let read = match stream.try_clone() {
         Ok(s) => BufReader::new(s.take(MAX_LINE)).read_line(&mut line),
@@ -166,8 +170,8 @@ pub fn request(path: &Path, line: &str) -> io::Result<String> {
             ),
         )
     })?;
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+    stream.set_write_timeout(Some(ANSWER_TIMEOUT))?;
     stream.write_all(format!("{}\n", line.trim()).as_bytes())?;
     let mut answer = String::new();
     BufReader::new(stream.take(4096)).read_line(&mut answer)?;

@@ -56,9 +56,8 @@ pub fn report(store: &mut Store, serial: &str) -> Result<String, StoreError> {
                 st.uploaded_total
             );
         }
-        let pending = tx.pending_replies(1000)?;
-        let _ = writeln!(out, "\npending replies:   {}", pending.len());
-        for reply in pending.iter().take(10) {
+        let _ = writeln!(out, "\npending replies:   {}", tx.count_pending_replies()?);
+        for reply in tx.pending_replies(10)? {
             let first = reply.body.lines().next().unwrap_or("");
             let _ = writeln!(out, "  {first}");
         }

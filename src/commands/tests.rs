@@ -188,6 +188,12 @@ fn set_option_changes_and_persists_session_options() {
             .as_deref(),
         Some("Gate A")
     );
+    let too_long = format!("C:6:SET OPTION DeviceName={}\n", "x".repeat(65));
+    run_body(&mut s, &too_long);
+    assert_eq!(
+        replies(&mut s).last().map(String::as_str),
+        Some("ID=6&Return=-1&CMD=SET OPTION")
+    );
     let reloaded = run_body(&mut s, "C:5:RELOAD OPTIONS\n");
     assert_eq!(reloaded.options.unwrap().delay_secs, 5);
 }

@@ -13,8 +13,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use types::*;
 
-pub type ConnectTimeout = Seconds<1, 300>;
-pub type IoTimeout = Seconds<1, 600>;
+pub type ConnectTimeout = Bounded<1, 300>;
+pub type IoTimeout = Bounded<1, 600>;
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -141,10 +141,10 @@ impl Default for LogSection {
 }
 
 fn default_connect_timeout() -> ConnectTimeout {
-    Seconds::new_const(defaults::CONNECT_TIMEOUT_SECS)
+    Bounded::new_const(defaults::CONNECT_TIMEOUT_SECS)
 }
 fn default_io_timeout() -> IoTimeout {
-    Seconds::new_const(defaults::IO_TIMEOUT_SECS)
+    Bounded::new_const(defaults::IO_TIMEOUT_SECS)
 }
 fn default_max_response_bytes() -> Bounded<1024, { 64 << 20 }> {
     Bounded::new_const(defaults::MAX_RESPONSE_BYTES)

@@ -145,39 +145,8 @@ impl Serialize for Secret {
     }
 }
 
-/// A count of seconds within `[MIN, MAX]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "i64", into = "u64")]
-pub struct Seconds<const MIN: u64, const MAX: u64>(u64);
-
-impl<const MIN: u64, const MAX: u64> Seconds<MIN, MAX> {
-    pub const fn new_const(v: u64) -> Self {
-        Seconds(v)
-    }
-
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl<const MIN: u64, const MAX: u64> TryFrom<i64> for Seconds<MIN, MAX> {
-    type Error = String;
-
-    fn try_from(v: i64) -> Result<Self, String> {
-        match u64::try_from(v) {
-            Ok(v) if (MIN..=MAX).contains(&v) => Ok(Seconds(v)),
-            _ => Err(format!("{v} is outside {MIN}..={MAX} seconds")),
-        }
-    }
-}
-
-impl<const MIN: u64, const MAX: u64> From<Seconds<MIN, MAX>> for u64 {
-    fn from(s: Seconds<MIN, MAX>) -> u64 {
-        s.0
-    }
-}
-
-/// A whole number within `[MIN, MAX]` (counts and byte sizes).
+/// A whole number within `[MIN, MAX]`: seconds, counts and byte sizes (the key's name gives the
+/// unit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(try_from = "i64", into = "u64")]
 pub struct Bounded<const MIN: u64, const MAX: u64>(u64);
@@ -368,9 +337,9 @@ mod tests {
 
     #[test]
     fn bounds_numbers() {
-        assert!(Seconds::<1, 600>::try_from(0).is_err());
-        assert!(Seconds::<1, 600>::try_from(601).is_err());
-        assert_eq!(Seconds::<1, 600>::try_from(30).unwrap().get(), 30);
+        assert!(Bounded::<1, 600>::try_from(0).is_err());
+        assert!(Bounded::<1, 600>::try_from(601).is_err());
+        assert_eq!(Bounded::<1, 600>::try_from(30).unwrap().get(), 30);
         assert!(Bounded::<1, 10>::try_from(-1).is_err());
     }
 }

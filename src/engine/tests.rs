@@ -6,7 +6,6 @@ use crate::protocol::civil::{LocalDateTime, format_http_date};
 use crate::protocol::http::TransportError;
 use crate::protocol::options::UtcOffset;
 use crate::protocol::record::AttLog;
-use crate::protocol::version::PushVersion;
 use crate::store::NewRecord;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -129,17 +128,7 @@ struct Rig {
 
 fn config(batching: ReplyBatching) -> EngineConfig {
     EngineConfig {
-        session: SessionConfig {
-            identity: DeviceIdentity {
-                serial: SN.into(),
-                push_version: PushVersion::new(2, 4, 1),
-                device_type: "att".into(),
-                language: 69,
-                comm_key: None,
-            },
-            default_time_zone: UtcOffset(0),
-            sync_clock: true,
-        },
+        session: SessionConfig::for_tests(SN),
         reply_batching: batching,
         max_replies_per_request: 20,
         batch_records: 2,

@@ -59,6 +59,24 @@ pub struct SessionConfig {
     pub sync_clock: bool,
 }
 
+#[cfg(test)]
+impl SessionConfig {
+    /// A 2.4.1 attendance device at UTC that syncs its clock: the setup the unit tests share.
+    pub(crate) fn for_tests(serial: &str) -> SessionConfig {
+        SessionConfig {
+            identity: DeviceIdentity {
+                serial: serial.into(),
+                push_version: PushVersion::new(2, 4, 1),
+                device_type: "att".into(),
+                language: 69,
+                comm_key: None,
+            },
+            default_time_zone: UtcOffset(0),
+            sync_clock: true,
+        }
+    }
+}
+
 /// What the store holds right now, as far as the session needs to know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Work {
@@ -605,18 +623,11 @@ mod tests {
     }
 
     fn session(clock: &Clock) -> Session {
-        let cfg = SessionConfig {
-            identity: DeviceIdentity {
-                serial: SN.into(),
-                push_version: PushVersion::new(2, 4, 1),
-                device_type: "att".into(),
-                language: 69,
-                comm_key: None,
-            },
-            default_time_zone: UtcOffset(0),
-            sync_clock: true,
-        };
-        Session::new(cfg, ServerOptions::default(), clock.now)
+        Session::new(
+            SessionConfig::for_tests(SN),
+            ServerOptions::default(),
+            clock.now,
+        )
     }
 
     fn ok(body: &str) -> HttpResponse {
