@@ -233,6 +233,48 @@ impl fmt::Display for RedactedTarget<'_> {
     }
 }
 
+/// The cookie one `Set-Cookie` header value sets [RFC 6265 §5.2], as far as a client of one server
+/// needs it: see [`set_cookie_pair`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetCookie<'a> {
+    /// The cookie name, trimmed.
+    pub name: &'a str,
+    /// The value, trimmed, one pair of surrounding double quotes removed (`JSESSIONID="x"` is `x`).
+    pub value: &'a str,
+    /// The header deletes the cookie rather than setting it: `Max-Age` of zero or less, or an empty
+    /// value.
+    pub expired: bool,
+}
+
+/// Reads the `name=value` pair and the `Max-Age` attribute of a `Set-Cookie` header value; other
+/// attributes (`Path`, `Expires`, `HttpOnly`, …) are ignored. `None` when there is no pair, or the
+/// name is empty or holds a space or comma. The one Set-Cookie reader of the agent: the transport's
+/// cookie jar and the Security dialect's SessionID lookup both use it.
+pub fn set_cookie_pair(header: &str) -> Option<SetCookie<'_>> {
+    let mut parts = header.split(';');
+    let (name, value) = parts.next()?.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty() || name.contains([' ', ',']) {
+        return None;
+    }
+    let value = value.trim();
+    let value = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    let max_age_passed = parts.any(|attr| {
+        attr.split_once('=').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("max-age")
+                && v.trim().parse::<i64>().is_ok_and(|secs| secs <= 0)
+        })
+    });
+    Some(SetCookie {
+        name,
+        value,
+        expired: max_age_passed || value.is_empty(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +315,33 @@ mod tests {
         let wire = String::from_utf8(req.to_wire("h:80")).unwrap();
         assert!(wire.starts_with("POST /iclock/devicecmd?SN=1 HTTP/1.1\r\nHost: h:80\r\n"));
         assert!(wire.ends_with("Content-Length: 22\r\n\r\nID=1&Return=0&CMD=INFO"));
+    }
+
+    #[test]
+    fn reads_set_cookie_pairs_unquoted_and_expired() {
+        let live = |name, value| {
+            Some(SetCookie {
+                name,
+                value,
+                expired: false,
+            })
+        };
+        assert_eq!(
+            set_cookie_pair(" JSESSIONID = abc ; Path=/; HttpOnly"),
+            live("JSESSIONID", "abc")
+        );
+        assert_eq!(set_cookie_pair("JSESSIONID=\"x\""), live("JSESSIONID", "x"));
+        assert_eq!(set_cookie_pair("a=b=c"), live("a", "b=c"));
+        assert_eq!(set_cookie_pair("a=1; Max-Age=60"), live("a", "1"));
+        for expired in ["a=1; Max-Age=0", "a=1; max-age = -1", "a=", "a=\"\""] {
+            assert_eq!(
+                set_cookie_pair(expired).map(|c| (c.name, c.expired)),
+                Some(("a", true)),
+                "{expired}"
+            );
+        }
+        for junk in ["", "novalue", "=x", "a b=1", "a,b=1"] {
+            assert_eq!(set_cookie_pair(junk), None, "{junk}");
+        }
     }
 }

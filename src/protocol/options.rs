@@ -305,14 +305,30 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
-/// Parses `HH:MM;HH:MM…`, tolerating spaces after the colon (`00: 00`, AMB-2). Returns the times
-/// (sorted, at most [`MAX_TRANS_TIMES`]) and the entries it refused.
+/// Parses `HH:MM;HH:MM…` leniently [AMB-2; security note AMB-23]: whitespace is removed first
+/// (`00: 00`), and a value without any `;` is cut every 5 characters (the Security seed's
+/// `00:0014:00`). Returns the times (sorted, at most [`MAX_TRANS_TIMES`]) and the entries it
+/// refused. Both dialects read `TransTimes` with this.
 pub fn parse_trans_times(value: &str) -> (Vec<TimeOfDay>, Vec<String>) {
+    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let entries: Vec<&str> = if compact.contains(';') {
+        compact.split(';').filter(|e| !e.is_empty()).collect()
+    } else {
+        let mut rest = compact.as_str();
+        let mut entries = Vec::new();
+        while !rest.is_empty() {
+            let cut = rest.char_indices().nth(5).map_or(rest.len(), |(i, _)| i);
+            let (entry, tail) = rest.split_at(cut);
+            entries.push(entry);
+            rest = tail;
+        }
+        entries
+    };
     let mut times = Vec::new();
     let mut refused = Vec::new();
-    for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in entries {
         let parsed = entry.split_once(':').and_then(|(h, m)| {
-            let (h, m) = (h.trim().parse::<u16>().ok()?, m.trim().parse::<u16>().ok()?);
+            let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
             (h < 24 && m < 60).then_some(TimeOfDay(h * 60 + m))
         });
         match parsed {
@@ -486,24 +502,11 @@ pub fn parse_option_reply(body: &str, expected_sn: &str) -> Result<OptionReply, 
         ));
     }
 
-    // Collect key=value pairs first, folding value continuation lines (a line with no '=' right
-    // after a pair, as in the seed's wrapped TransFlag example).
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for line in lines {
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        match line.split_once('=') {
-            Some((k, v)) => pairs.push((k.trim().to_owned(), v.trim().to_owned())),
-            None => match pairs.last_mut() {
-                Some((_, v)) => {
-                    v.push(' ');
-                    v.push_str(trimmed);
-                }
-                None => warnings.push(format!("ignored option line without '=': {trimmed:?}")),
-            },
-        }
+    // Collect key=value pairs first, folding value continuation lines (the seed's wrapped TransFlag
+    // example).
+    let (pairs, skipped) = key_value_pairs(lines, Continuation::Fold);
+    for line in skipped {
+        warnings.push(format!("ignored option line without '=': {line:?}"));
     }
 
     let mut o = ServerOptions::default();
@@ -515,6 +518,44 @@ pub fn parse_option_reply(body: &str, expected_sn: &str) -> Result<OptionReply, 
         serial,
         warnings,
     })
+}
+
+/// What [`key_value_pairs`] does with a line that has no `=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Continuation {
+    /// Appends it, after a space, to the value of the pair before it: a value the server (or the
+    /// PDF) wrapped onto the next line, as in the attendance seed's TransFlag. A line before any
+    /// pair is still skipped.
+    Fold,
+    /// Skips it: a bare `OK` in a Security answer must not become part of a value.
+    Skip,
+}
+
+/// The `key=value` lines of a server answer, split at the first `=`, key and value trimmed, keys as
+/// written, in order; blank lines are ignored. Returns the pairs and the (trimmed) lines without
+/// `=` that were skipped, for the caller to warn about. Lines are the caller's (CR already
+/// removed). The attendance option block and the Security server parameters are read with this.
+pub(crate) fn key_value_pairs<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+    continuation: Continuation,
+) -> (Vec<(String, String)>, Vec<&'a str>) {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut skipped = Vec::new();
+    for line in lines {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match (line.split_once('='), pairs.last_mut(), continuation) {
+            (Some((k, v)), _, _) => pairs.push((k.trim().to_owned(), v.trim().to_owned())),
+            (None, Some((_, v)), Continuation::Fold) => {
+                v.push(' ');
+                v.push_str(trimmed);
+            }
+            (None, _, _) => skipped.push(trimmed),
+        }
+    }
+    (pairs, skipped)
 }
 
 fn apply_option(o: &mut ServerOptions, key: &str, value: &str, warnings: &mut Vec<String>) {
@@ -823,6 +864,34 @@ mod tests {
         );
         assert!(z("1000").is_err());
         assert!(z("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn parses_trans_times_without_separators_and_refuses_junk() {
+        // The Security seed's push answer [security note AMB-23].
+        let (t, bad) = parse_trans_times("00:0014:00");
+        assert_eq!(t, vec![TimeOfDay(0), TimeOfDay(14 * 60)]);
+        assert!(bad.is_empty());
+        assert_eq!(
+            parse_trans_times("08:30"),
+            (vec![TimeOfDay(8 * 60 + 30)], vec![])
+        );
+        assert_eq!(parse_trans_times(""), (vec![], vec![]));
+        for junk in ["0000", "12:3é", "12:60"] {
+            assert_eq!(parse_trans_times(junk), (vec![], vec![junk.to_owned()]));
+        }
+    }
+
+    #[test]
+    fn collects_pairs_folding_or_skipping_lines_without_equals() {
+        let lines = ["OK", "A = 1 ", "", "wrapped", "B=x=y"];
+        let (pairs, skipped) = key_value_pairs(lines, Continuation::Fold);
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(pairs, [pair("A", "1 wrapped"), pair("B", "x=y")]);
+        assert_eq!(skipped, ["OK"]);
+        let (pairs, skipped) = key_value_pairs(lines, Continuation::Skip);
+        assert_eq!(pairs, [pair("A", "1"), pair("B", "x=y")]);
+        assert_eq!(skipped, ["OK", "wrapped"]);
     }
 
     #[test]

@@ -199,8 +199,13 @@ pub fn card_bracket_form(card: u64) -> String {
         .iter()
         .rposition(|b| *b != 0)
         .map_or(4, |i| (i + 1).max(4));
-    let hex: String = bytes[..used].iter().map(|b| format!("{b:02X}")).collect();
-    format!("[{hex}]")
+    format!("[{}]", upper_hex(&bytes[..used]))
+}
+
+/// Bytes as two upper-case hex digits each, in order (`[0x02, 0xAB]` is `02AB`): the card bracket
+/// form here, the Security dialect's rtstate bitmaps [security note §3.2, AMB-9].
+pub fn upper_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 #[cfg(test)]

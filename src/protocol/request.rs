@@ -100,22 +100,50 @@ pub fn upload(serial: &str, table: &str, stamp: u64, body: Vec<u8>) -> HttpReque
     )
 }
 
+/// A `k=v` pair that would break a comma-joined list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommaPairError {
+    /// A value holds a comma, CR or LF; the pair's key is given.
+    #[error("the value of {0} has a comma, CR or LF")]
+    BadValue(String),
+    /// A key is empty or holds `=`, a comma, CR or LF.
+    #[error("key {0:?} is empty or has '=', a comma, CR or LF")]
+    BadKey(String),
+}
+
 /// One line of `k=v` pairs joined by commas, the body of every options upload (E4; security
-/// dialect `querydata` options answer).
-pub(crate) fn comma_pairs(pairs: &[(String, String)]) -> Vec<u8> {
+/// dialect registry capabilities and `querydata` options answer). Unchecked: for pairs that are
+/// ours alone, as in [`push_options`]; anything else goes through [`checked_comma_pairs`].
+pub(crate) fn comma_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
         .collect::<Vec<_>>()
         .join(",")
-        .into_bytes()
+}
+
+/// [`comma_pairs`], refusing the first pair that would break the list: a key that is empty or
+/// holds `=`, `,`, CR or LF, or a value that holds `,`, CR or LF [security note §2.7, AMB-44].
+pub(crate) fn checked_comma_pairs<K: AsRef<str>, V: AsRef<str>>(
+    pairs: &[(K, V)],
+) -> Result<String, CommaPairError> {
+    for (key, value) in pairs {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        if key.is_empty() || key.contains(['=', ',', '\r', '\n']) {
+            return Err(CommaPairError::BadKey(key.to_owned()));
+        }
+        if value.contains([',', '\r', '\n']) {
+            return Err(CommaPairError::BadValue(key.to_owned()));
+        }
+    }
+    Ok(comma_pairs(pairs))
 }
 
 /// `POST /iclock/cdata?SN=…&table=options` with one line of `k=v` pairs joined by commas (E4).
 pub fn push_options(serial: &str, pairs: &[(String, String)]) -> HttpRequest {
     HttpRequest::post(
         format!("/iclock/cdata?SN={}&table=options", enc(serial)),
-        comma_pairs(pairs),
+        comma_pairs(pairs).into_bytes(),
     )
 }
 
@@ -143,6 +171,25 @@ mod tests {
         );
         id.comm_key = Some("k1".into());
         assert!(init(&id).target.ends_with("&language=69&pushcommkey=k1"));
+    }
+
+    #[test]
+    fn checks_comma_pairs_before_joining_them() {
+        let pairs = [("A", "1"), ("~B", "x y:z")];
+        assert_eq!(comma_pairs(&pairs), "A=1,~B=x y:z");
+        assert_eq!(checked_comma_pairs(&pairs), Ok(comma_pairs(&pairs)));
+        for key in ["", "A=B", "A,B", "A\r", "A\n"] {
+            assert_eq!(
+                checked_comma_pairs(&[(key, "1")]),
+                Err(CommaPairError::BadKey(key.into()))
+            );
+        }
+        for value in ["2,0", "a\nb", "a\r"] {
+            assert_eq!(
+                checked_comma_pairs(&[("A", "1"), ("K", value)]),
+                Err(CommaPairError::BadValue("K".into()))
+            );
+        }
     }
 
     #[test]

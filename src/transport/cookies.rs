@@ -3,6 +3,8 @@
 //! A terminal talks to one server, so the jar keeps name=value pairs only (no domain or path
 //! matching). A configured `token` is sent until the server sets a token of its own.
 
+use crate::protocol::http::set_cookie_pair;
+
 /// Most cookies kept, and the longest accepted; a misbehaving server cannot grow the jar.
 const MAX_COOKIES: usize = 16;
 const MAX_COOKIE_LEN: usize = 4096;
@@ -21,26 +23,19 @@ impl CookieJar {
         }
     }
 
-    /// Takes one `Set-Cookie` header value. `Max-Age=0` or an empty value removes the cookie.
+    /// Takes one `Set-Cookie` header value (read by [`set_cookie_pair`]: quotes removed). `Max-Age`
+    /// of zero or less, or an empty value, removes the cookie.
     pub fn store(&mut self, set_cookie: &str) {
         if set_cookie.len() > MAX_COOKIE_LEN {
             return;
         }
-        let mut parts = set_cookie.split(';');
-        let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
+        let Some(cookie) = set_cookie_pair(set_cookie) else {
             return;
         };
-        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
-        if name.is_empty() || name.contains([' ', ',']) {
-            return;
-        }
-        let expired = parts.any(|attr| {
-            let attr = attr.trim().to_ascii_lowercase();
-            attr == "max-age=0" || attr.starts_with("max-age=-")
-        });
-        self.cookies.retain(|(n, _)| n != name);
-        if !expired && !value.is_empty() && self.cookies.len() < MAX_COOKIES {
-            self.cookies.push((name.to_owned(), value.to_owned()));
+        self.cookies.retain(|(n, _)| n != cookie.name);
+        if !cookie.expired && self.cookies.len() < MAX_COOKIES {
+            self.cookies
+                .push((cookie.name.to_owned(), cookie.value.to_owned()));
         }
     }
 
@@ -81,6 +76,10 @@ mod tests {
         jar.store("a=1");
         jar.store("a=1; Max-Age=0");
         jar.store("b=");
+        assert_eq!(jar.header(), None);
+        jar.store("q=\"quoted\"");
+        assert_eq!(jar.header().as_deref(), Some("q=quoted"));
+        jar.store("q=1; Path=/; Max-Age=0");
         assert_eq!(jar.header(), None);
     }
 

@@ -1,6 +1,8 @@
 //! The capability list a device registers with: the body of `POST /iclock/registry?SN=…`
 //! [note §2.4, §2.7; seed 003 §4.4].
 
+use crate::protocol::request::{CommaPairError, checked_comma_pairs};
+
 /// The registry capabilities, filled by the caller [note §2.7]. [`Capabilities::encode`] writes them
 /// in the seed's key order, `key=value` joined by commas, no spaces [AMB-44]. Flags are written
 /// `0`/`1`. `None` keys are left out (the seed's example omits `MAC` and `CmdFormat`).
@@ -149,16 +151,11 @@ pub struct Capabilities {
     pub extra: Vec<(String, String)>,
 }
 
-/// A capability that would break the comma-separated list.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CapabilityError {
-    /// A value holds a comma, CR or LF.
-    #[error("capability {0} has a comma, CR or LF in its value")]
-    BadValue(String),
-    /// An `extra` key is empty or holds `=`, a comma, CR or LF.
-    #[error("capability key {0:?} is empty or has '=', a comma, CR or LF")]
-    BadKey(String),
-}
+/// A capability that would break the comma-separated list: `BadValue(key)` for a value with a
+/// comma, CR or LF, `BadKey(key)` for an `extra` key that is empty or holds `=`, a comma, CR or LF.
+/// The check is the one every comma-joined body of the agent goes through
+/// ([`crate::protocol::request::CommaPairError`]).
+pub type CapabilityError = CommaPairError;
 
 impl Capabilities {
     /// The registry body [note §2.4, §2.7; seed 003 §4.4 template and example].
@@ -256,25 +253,8 @@ impl Capabilities {
         if let Some(key) = &self.auth_key {
             items.push(("authKey", key.clone()));
         }
-        for (key, _) in &self.extra {
-            if key.is_empty() || key.contains(['=', ',', '\r', '\n']) {
-                return Err(CapabilityError::BadKey(key.clone()));
-            }
-        }
         items.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.clone())));
-        let mut body = String::new();
-        for (i, (key, value)) in items.iter().enumerate() {
-            if value.contains([',', '\r', '\n']) {
-                return Err(CapabilityError::BadValue((*key).to_owned()));
-            }
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(key);
-            body.push('=');
-            body.push_str(value);
-        }
-        Ok(body)
+        checked_comma_pairs(&items)
     }
 }
 

@@ -1,23 +1,28 @@
 //! Parsing the server's answers to init, registry and push [note §2.2, §2.4–§2.6]. Status codes
 //! (406, 401, …) are the caller's; these functions read bodies only and never fail.
 
+use std::ops::RangeInclusive;
+
+use crate::protocol::options::{Continuation, TimeOfDay, key_value_pairs, parse_trans_times};
 use crate::protocol::version::PushVersion;
 
-/// `key=value` lines of a body, split at the first `=`, CR trimmed, keys as written.
-fn lines(body: &str) -> impl Iterator<Item = (&str, &str)> {
-    body.lines().filter_map(|line| {
-        let (key, value) = line.split_once('=')?;
-        Some((key.trim(), value.trim()))
-    })
-}
+/// Bounds the parser clamps the server's numbers to. The note gives a range only for `ErrorDelay`
+/// (recommended 30–300 s, clamped to 5..=3600 by AMB-24); the others are ours, chosen so no value
+/// is zero (a busy loop or an instant timeout) and the engine's millisecond arithmetic cannot
+/// overflow: `RequestDelay` and `TimeoutSec` at most an hour, like `ErrorDelay`; `TransInterval`
+/// at most a day [note §2.6].
+pub const ERROR_DELAY_SECS: RangeInclusive<u32> = 5..=3600;
+pub const REQUEST_DELAY_SECS: RangeInclusive<u32> = 1..=3600;
+pub const TIMEOUT_SECS: RangeInclusive<u32> = 1..=3600;
+pub const TRANS_INTERVAL_MINS: RangeInclusive<u32> = 1..=1440;
+/// Most `TransTables` names kept; the note names two (`User Transaction`).
+pub const MAX_TRANS_TABLES: usize = 32;
 
 /// The `RegistryCode=` of a registry answer [note §2.4]: `None` when absent or empty (a `406` body,
 /// say), which the caller treats as a failed registration. Keys match ignoring case [note §1.3].
+/// The same reading as [`ServerParams::parse`] (a repeated key: the last one counts).
 pub fn registry_code(body: &str) -> Option<String> {
-    lines(body)
-        .find(|(key, _)| key.eq_ignore_ascii_case("RegistryCode"))
-        .map(|(_, value)| value.to_owned())
-        .filter(|value| !value.is_empty())
+    ServerParams::parse(body).registry_code
 }
 
 /// The server parameters of a registered init answer or a push answer, with the spec's defaults
@@ -34,21 +39,23 @@ pub struct ServerParams {
     pub server_name: Option<String>,
     /// `PushProtVer`, else `PushVersion` [AMB-8], else 3.0.1 [note §2.10].
     pub push_prot_ver: PushVersion,
-    /// `ErrorDelay` seconds: default 30, clamped to 5..=3600 [AMB-24].
+    /// `ErrorDelay` seconds: default 30, clamped to [`ERROR_DELAY_SECS`] [AMB-24].
     pub error_delay_secs: u32,
-    /// `RequestDelay` seconds between polls: default 30, at least 1.
+    /// `RequestDelay` seconds between polls: default 30, clamped to [`REQUEST_DELAY_SECS`].
     pub request_delay_secs: u32,
-    /// `TransTimes` as (hour, minute): default 12:30 and 14:30, at most 10 [AMB-23].
-    pub trans_times: Vec<(u8, u8)>,
-    /// `TransInterval` minutes: default 2.
+    /// `TransTimes`: default 12:30 and 14:30; read by [`parse_trans_times`] (sorted, at most 10,
+    /// unusable entries dropped), the default kept when no entry is usable [AMB-23].
+    pub trans_times: Vec<TimeOfDay>,
+    /// `TransInterval` minutes: default 2, clamped to [`TRANS_INTERVAL_MINS`].
     pub trans_interval_mins: u32,
-    /// `TransTables`, split at whitespace: default `User`, `Transaction`.
+    /// `TransTables`, split at whitespace, at most [`MAX_TRANS_TABLES`]: default `User`,
+    /// `Transaction`.
     pub trans_tables: Vec<String>,
     /// `Realtime`: default on.
     pub realtime: bool,
     /// `SessionID`, the token's third input [note §2.11].
     pub session_id: Option<String>,
-    /// `TimeoutSec`: default 10.
+    /// `TimeoutSec`: default 10, clamped to [`TIMEOUT_SECS`].
     pub timeout_secs: u32,
     /// `NewVFStyles`, echoed iff the server takes the new verify-factor strings [note §2.6].
     pub new_vf_styles: Option<String>,
@@ -66,7 +73,7 @@ impl Default for ServerParams {
             push_prot_ver: PushVersion::new(3, 0, 1),
             error_delay_secs: 30,
             request_delay_secs: 30,
-            trans_times: vec![(12, 30), (14, 30)],
+            trans_times: vec![TimeOfDay(12 * 60 + 30), TimeOfDay(14 * 60 + 30)],
             trans_interval_mins: 2,
             trans_tables: vec!["User".into(), "Transaction".into()],
             realtime: true,
@@ -80,14 +87,25 @@ impl Default for ServerParams {
 
 impl ServerParams {
     /// Reads LF- or CRLF-separated `key=value` lines, keys ignoring case; unknown keys and lines
-    /// without `=` (a bare `OK`) are skipped [note §2.2, §2.5].
+    /// without `=` (a bare `OK`) are skipped, never folded into a value [note §2.2, §2.5]. A
+    /// repeated key: the last one counts.
     pub fn parse(body: &str) -> ServerParams {
         let mut params = ServerParams::default();
         let mut prot_ver: Option<PushVersion> = None;
         let mut push_version_alias: Option<PushVersion> = None;
         let text = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-        for (key, value) in lines(body) {
-            let number = || value.parse::<u32>().ok();
+        let (pairs, _skipped) = key_value_pairs(body.lines(), Continuation::Skip);
+        for (key, value) in &pairs {
+            let value = value.as_str();
+            // A number past u32 (`99999999999`) is as much "too large" as 99999.
+            let clamped = |range: &RangeInclusive<u32>| {
+                let n = value.parse::<u64>().ok()?;
+                Some(
+                    u32::try_from(n)
+                        .unwrap_or(u32::MAX)
+                        .clamp(*range.start(), *range.end()),
+                )
+            };
             match key.to_ascii_lowercase().as_str() {
                 "registry" => params.registered = value.eq_ignore_ascii_case("ok"),
                 "registrycode" => params.registry_code = text(value),
@@ -96,32 +114,37 @@ impl ServerParams {
                 "pushprotver" => prot_ver = value.parse().ok(),
                 "pushversion" => push_version_alias = value.parse().ok(),
                 "errordelay" => {
-                    if let Some(n) = number() {
-                        params.error_delay_secs = n.clamp(5, 3600);
+                    if let Some(n) = clamped(&ERROR_DELAY_SECS) {
+                        params.error_delay_secs = n;
                     }
                 }
                 "requestdelay" => {
-                    if let Some(n) = number() {
-                        params.request_delay_secs = n.max(1);
+                    if let Some(n) = clamped(&REQUEST_DELAY_SECS) {
+                        params.request_delay_secs = n;
                     }
                 }
                 "transtimes" => {
-                    if let Some(times) = parse_trans_times(value) {
+                    let (times, _refused) = parse_trans_times(value);
+                    if !times.is_empty() {
                         params.trans_times = times;
                     }
                 }
                 "transinterval" => {
-                    if let Some(n) = number() {
+                    if let Some(n) = clamped(&TRANS_INTERVAL_MINS) {
                         params.trans_interval_mins = n;
                     }
                 }
                 "transtables" => {
-                    params.trans_tables = value.split_whitespace().map(str::to_owned).collect();
+                    params.trans_tables = value
+                        .split_whitespace()
+                        .take(MAX_TRANS_TABLES)
+                        .map(str::to_owned)
+                        .collect();
                 }
                 "realtime" => params.realtime = value != "0",
                 "sessionid" => params.session_id = text(value),
                 "timeoutsec" => {
-                    if let Some(n) = number() {
+                    if let Some(n) = clamped(&TIMEOUT_SECS) {
                         params.timeout_secs = n;
                     }
                 }
@@ -135,35 +158,6 @@ impl ServerParams {
         }
         params
     }
-}
-
-/// `TransTimes` [AMB-23]: spaces removed, split at `;`, or every 5 characters when there is no
-/// `;` (the seed's `00:0014:00`); at most 10 entries; `None` when any entry is not `HH:MM`.
-fn parse_trans_times(value: &str) -> Option<Vec<(u8, u8)>> {
-    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    let entries: Vec<&str> = if compact.contains(';') {
-        compact.split(';').filter(|e| !e.is_empty()).collect()
-    } else {
-        let mut rest = compact.as_str();
-        let mut entries = Vec::new();
-        while !rest.is_empty() {
-            let cut = rest.char_indices().nth(5).map_or(rest.len(), |(i, _)| i);
-            let (entry, tail) = rest.split_at(cut);
-            entries.push(entry);
-            rest = tail;
-        }
-        entries
-    };
-    let times = entries
-        .into_iter()
-        .take(10)
-        .map(|entry| {
-            let (h, m) = entry.split_once(':')?;
-            let (h, m) = (h.parse::<u8>().ok()?, m.parse::<u8>().ok()?);
-            (h < 24 && m < 60).then_some((h, m))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    (!times.is_empty()).then_some(times)
 }
 
 #[cfg(test)]
@@ -203,7 +197,7 @@ mod tests {
                 push_prot_ver: PushVersion::new(3, 0, 1),
                 error_delay_secs: 60,
                 request_delay_secs: 2,
-                trans_times: vec![(0, 0), (14, 0)],
+                trans_times: vec![TimeOfDay(0), TimeOfDay(14 * 60)],
                 trans_interval_mins: 1,
                 session_id: Some("30BFB04B2C8AECC72C01C03BFD549D15".into()),
                 ..ServerParams::default()
@@ -218,7 +212,10 @@ mod tests {
         assert!(!p.registered && p.realtime && !p.push_options_flag);
         assert_eq!(p.push_prot_ver, PushVersion::new(3, 0, 1));
         assert_eq!((p.error_delay_secs, p.request_delay_secs), (30, 30));
-        assert_eq!(p.trans_times, vec![(12, 30), (14, 30)]);
+        assert_eq!(
+            p.trans_times,
+            vec![TimeOfDay(12 * 60 + 30), TimeOfDay(14 * 60 + 30)]
+        );
         assert_eq!((p.trans_interval_mins, p.timeout_secs), (2, 10));
         assert_eq!(p.trans_tables, ["User", "Transaction"]);
     }
@@ -251,7 +248,8 @@ mod tests {
         assert_eq!(p.timeout_secs, 10);
         assert_eq!(p.trans_interval_mins, 2);
         assert_eq!(p.push_prot_ver, PushVersion::new(3, 0, 1));
-        assert_eq!(p.trans_times, vec![(12, 30), (14, 30)]);
+        // One rule with the attendance dialect: the unusable entry is dropped, the usable kept.
+        assert_eq!(p.trans_times, vec![TimeOfDay(12 * 60)]);
         assert!(!p.registered);
         assert_eq!(
             ServerParams::parse("ErrorDelay=99999").error_delay_secs,
@@ -260,17 +258,61 @@ mod tests {
     }
 
     #[test]
-    fn parses_trans_times_leniently() {
+    fn clamps_delays_timeouts_and_intervals_to_their_ranges() {
+        let low = ServerParams::parse("RequestDelay=0\nTimeoutSec=0\nTransInterval=0");
         assert_eq!(
-            parse_trans_times("00: 00;14:00"),
-            Some(vec![(0, 0), (14, 0)])
+            (
+                low.request_delay_secs,
+                low.timeout_secs,
+                low.trans_interval_mins
+            ),
+            (1, 1, 1)
         );
-        assert_eq!(parse_trans_times("08:30"), Some(vec![(8, 30)]));
-        let eleven = ["01:00"; 11].join(";");
-        assert_eq!(parse_trans_times(&eleven).map(|t| t.len()), Some(10));
-        assert_eq!(parse_trans_times(""), None);
-        assert_eq!(parse_trans_times("0000"), None);
-        assert_eq!(parse_trans_times("12:3é"), None);
-        assert_eq!(parse_trans_times("12:60"), None);
+        let high = ServerParams::parse(
+            "RequestDelay=99999\nTimeoutSec=4294967295\nTransInterval=99999999999\n\
+             ErrorDelay=99999999999",
+        );
+        assert_eq!(
+            (
+                high.request_delay_secs,
+                high.timeout_secs,
+                high.trans_interval_mins,
+                high.error_delay_secs
+            ),
+            (3600, 3600, 1440, 3600)
+        );
+        let inside = ServerParams::parse("RequestDelay=3600\nTimeoutSec=1\nTransInterval=1440");
+        assert_eq!(
+            (
+                inside.request_delay_secs,
+                inside.timeout_secs,
+                inside.trans_interval_mins
+            ),
+            (3600, 1, 1440)
+        );
+    }
+
+    #[test]
+    fn keeps_at_most_32_trans_tables() {
+        let names: Vec<String> = (0..40).map(|i| format!("T{i}")).collect();
+        let p = ServerParams::parse(&format!("TransTables={}", names.join(" ")));
+        assert_eq!(p.trans_tables, names[..MAX_TRANS_TABLES]);
+        assert_eq!(p.trans_tables.len(), 32);
+    }
+
+    #[test]
+    fn parses_trans_times_leniently() {
+        let times = |value: &str| ServerParams::parse(&format!("TransTimes={value}")).trans_times;
+        assert_eq!(
+            times("00: 00;14:00"),
+            vec![TimeOfDay(0), TimeOfDay(14 * 60)]
+        );
+        assert_eq!(times("08:30"), vec![TimeOfDay(8 * 60 + 30)]);
+        let eleven: Vec<String> = (0..11).map(|h| format!("{h:02}:00")).collect();
+        assert_eq!(times(&eleven.join(";")).len(), 10);
+        // Nothing usable: the default stays.
+        for junk in ["", "0000", "12:3é", "12:60"] {
+            assert_eq!(times(junk), ServerParams::default().trans_times, "{junk}");
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! Builders for the device's requests of the Security PUSH dialect [note §3.0]. The transport adds
-//! `Host`, `Content-Length` and the `Cookie: token=…` header (see [`super::token::Token`]).
+//! `Host` and `Content-Length`; the session engine will hand the token ([`super::token::Token`]) to
+//! the transport's cookie jar, which sends it as `Cookie: token=…`.
+//!
+//! `devicecmd` (E11, note §3.3) and `ping` (E8, the keep-alive during long uploads, note §2.14,
+//! AMB-2) are the attendance dialect's builders, re-exported: the bytes are the same.
 
 use super::capabilities::{Capabilities, CapabilityError};
 use super::rtlog::{RtLog, RtLogError};
@@ -7,7 +11,10 @@ use super::rtstate::{self, DoorState, RelayPolarity, TooManyDoors};
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::command::CmdId;
 use crate::protocol::http::{HttpRequest, encode_query_value as enc};
+use crate::protocol::request::{CommaPairError, checked_comma_pairs};
 use crate::protocol::version::PushVersion;
+
+pub use crate::protocol::request::{devicecmd, ping};
 
 /// `GET /iclock/cdata?SN=…&options=all&pushver=…[&key=value…]` (E1) [note §2.2]; `extra` are the
 /// optional pairs the device is configured to send, such as `DeviceType`.
@@ -35,15 +42,9 @@ pub fn push(serial: &str) -> HttpRequest {
     HttpRequest::post(format!("/iclock/push?SN={}", enc(serial)), Vec::new())
 }
 
-/// `GET /iclock/getrequest?SN=…` (E22) [note §4.1].
+/// `GET /iclock/getrequest?SN=…` (E22) [note §4.1]: the attendance request without `INFO`.
 pub fn getrequest(serial: &str) -> HttpRequest {
-    HttpRequest::get(format!("/iclock/getrequest?SN={}", enc(serial)))
-}
-
-/// `POST /iclock/devicecmd?SN=…` with result lines `ID=…&Return=…&CMD=…` joined by LF (E11)
-/// [note §3.3]; the attendance dialect's builder already writes exactly these bytes.
-pub fn devicecmd<S: AsRef<str>>(serial: &str, results: &[S]) -> HttpRequest {
-    crate::protocol::request::devicecmd(serial, results)
+    crate::protocol::request::getrequest(serial, None)
 }
 
 /// `POST /iclock/cdata?SN=…&table=rtlog` with one event record (E9) [note §3.1, AMB-33].
@@ -68,42 +69,52 @@ pub fn rtstate(
     ))
 }
 
-/// `GET /iclock/ping?SN=…` (E8), the keep-alive during long uploads [note §2.14, AMB-2].
-pub fn ping(serial: &str) -> HttpRequest {
-    HttpRequest::get(format!("/iclock/ping?SN={}", enc(serial)))
-}
-
 /// `GET /iclock/rtdata?SN=…&type=time` (E32), the time fetch after `SET OPTIONS DateTime`
 /// [note §3.9].
 pub fn rtdata_time(serial: &str) -> HttpRequest {
     HttpRequest::get(format!("/iclock/rtdata?SN={}&type=time", enc(serial)))
 }
 
+/// The target of every `querydata` answer [note §5.1]:
+/// `/iclock/querydata?SN=…&type=…&cmdid=…&tablename=…&count=…&packcnt=…&packidx=…`.
+fn querydata_target(
+    serial: &str,
+    kind: &str,
+    cmd_id: &CmdId,
+    table: &str,
+    count: usize,
+    packcnt: usize,
+    packidx: usize,
+) -> String {
+    format!(
+        "/iclock/querydata?SN={}&type={kind}&cmdid={}&tablename={}&count={count}&packcnt={packcnt}&packidx={packidx}",
+        enc(serial),
+        enc(cmd_id.as_str()),
+        enc(table)
+    )
+}
+
 /// `POST /iclock/querydata?SN=…&type=count&cmdid=…&tablename=…&count=1&packcnt=1&packidx=1` with
 /// body `<table>=<n>`, the answer to `DATA COUNT` (E23) [note §5.1].
 pub fn querydata_count(serial: &str, cmd_id: &CmdId, table: &str, rows: u64) -> HttpRequest {
     HttpRequest::post(
-        format!(
-            "/iclock/querydata?SN={}&type=count&cmdid={}&tablename={}&count=1&packcnt=1&packidx=1",
-            enc(serial),
-            enc(&cmd_id.to_string()),
-            enc(table)
-        ),
+        querydata_target(serial, "count", cmd_id, table, 1, 1, 1),
         format!("{table}={rows}").into_bytes(),
     )
 }
 
 /// `POST /iclock/querydata?SN=…&type=options&cmdid=…&tablename=options&count=1&packcnt=1&packidx=1`
-/// with `name=value` pairs joined by commas, the answer to `GET OPTIONS` (E33) [note §6.6, C45].
-pub fn querydata_options(serial: &str, cmd_id: &CmdId, pairs: &[(String, String)]) -> HttpRequest {
-    HttpRequest::post(
-        format!(
-            "/iclock/querydata?SN={}&type=options&cmdid={}&tablename=options&count=1&packcnt=1&packidx=1",
-            enc(serial),
-            enc(&cmd_id.to_string())
-        ),
-        crate::protocol::request::comma_pairs(pairs),
-    )
+/// with `name=value` pairs joined by commas, the answer to `GET OPTIONS` (E33) [note §6.6, C45]; a
+/// pair that would break the list is refused, as in the registry capabilities.
+pub fn querydata_options(
+    serial: &str,
+    cmd_id: &CmdId,
+    pairs: &[(String, String)],
+) -> Result<HttpRequest, CommaPairError> {
+    Ok(HttpRequest::post(
+        querydata_target(serial, "options", cmd_id, "options", 1, 1, 1),
+        checked_comma_pairs(pairs)?.into_bytes(),
+    ))
 }
 
 /// A record that does not fit in one package on its own.
@@ -156,13 +167,7 @@ pub fn querydata_tabledata<S: AsRef<str>>(
         .enumerate()
         .map(|(i, (count, body))| {
             HttpRequest::post(
-                format!(
-                    "/iclock/querydata?SN={}&type=tabledata&cmdid={}&tablename={}&count={count}&packcnt={total}&packidx={}",
-                    enc(serial),
-                    enc(&cmd_id.to_string()),
-                    enc(table),
-                    i + 1
-                ),
+                querydata_target(serial, "tabledata", cmd_id, table, count, total, i + 1),
                 body.into_bytes(),
             )
         })
@@ -174,7 +179,7 @@ mod tests {
     use super::*;
     use crate::protocol::http::Method;
     use crate::protocol::security::capabilities::tests::{SEED_BODY, seed_example};
-    use crate::protocol::security::rtlog::{InOutStatus, VerifyType};
+    use crate::protocol::security::rtlog;
     use crate::protocol::security::rtstate::{AlarmFlags, SensorState};
 
     const SN: &str = "3383154200002";
@@ -262,15 +267,7 @@ mod tests {
         let time = LocalDateTime::new(2017, 1, 10, 15, 42, 40).unwrap();
         let log = RtLog {
             time,
-            pin: "0".into(),
-            cardno: "0".into(),
-            sitecode: 0,
-            linkid: 0,
-            eventaddr: 1,
-            event: 27,
-            inoutstatus: InOutStatus::Out,
-            verifytype: VerifyType::Code(0),
-            index: 21,
+            ..rtlog::tests::seed_example()
         };
         let req = rtlog(SN, &log).unwrap();
         assert_eq!(req.target, "/iclock/cdata?SN=3383154200002&table=rtlog");
@@ -311,13 +308,18 @@ mod tests {
             ("~SerialNumber".to_owned(), SN.to_owned()),
             ("LockCount".to_owned(), "1".to_owned()),
         ];
-        let req = querydata_options(SN, &id("408"), &pairs);
+        let req = querydata_options(SN, &id("408"), &pairs).unwrap();
         assert_eq!(
             req.target,
             "/iclock/querydata?SN=3383154200002&type=options&cmdid=408&tablename=options\
              &count=1&packcnt=1&packidx=1"
         );
         assert_eq!(req.body, b"~SerialNumber=3383154200002,LockCount=1");
+        let bad = [("WGRuleVer".to_owned(), "2,0".to_owned())];
+        assert_eq!(
+            querydata_options(SN, &id("408"), &bad),
+            Err(CommaPairError::BadValue("WGRuleVer".into()))
+        );
     }
 
     #[test]

@@ -98,11 +98,11 @@ impl RtLog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// The seed's example event (§7.2): exit-button style event 27 on door 1, record 21.
-    fn seed_example() -> RtLog {
+    pub(in crate::protocol::security) fn seed_example() -> RtLog {
         RtLog {
             time: LocalDateTime::new(2017, 1, 10, 11, 49, 32).unwrap(),
             pin: "0".into(),

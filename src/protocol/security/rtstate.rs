@@ -2,6 +2,7 @@
 //! seed 003 §7.3; AMB-9, AMB-10].
 
 use crate::protocol::civil::LocalDateTime;
+use crate::protocol::record::upper_hex;
 
 /// The most doors one `rtstate` record describes (`alarm` has 8 two-digit slots) [note §3.2].
 pub const MAX_DOORS: usize = 8;
@@ -116,11 +117,10 @@ pub fn encode(
         alarm[i] = door.alarms.0;
     }
     let sensor_bytes = doors.len().div_ceil(4).max(1);
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02X}")).collect::<String>();
     Ok(format!(
         "time={time}\tsensor={}\trelay={relay:02X}\talarm={}",
-        hex(&sensor[..sensor_bytes]),
-        hex(&alarm)
+        upper_hex(&sensor[..sensor_bytes]),
+        upper_hex(&alarm)
     ))
 }
 

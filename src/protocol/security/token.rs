@@ -1,6 +1,8 @@
 //! The session token of the Security PUSH dialect, sent as `Cookie: token=<hex>` on every request
-//! after registration [note §2.11, §8.1; seed 003 §4.5 note].
+//! after registration [note §2.11, §8.1; seed 003 §4.5 note]. This module only computes it: the
+//! session engine will hand the token to the transport's cookie jar, which writes the header.
 
+use crate::protocol::http::set_cookie_pair;
 use md5::{Digest, Md5};
 use std::fmt;
 
@@ -17,29 +19,17 @@ pub struct Token(String);
 impl Token {
     /// Computes the token [note §2.11, AMB-3].
     pub fn compute(registry_code: &str, serial: &str, session_id: Option<&str>) -> Token {
-        let mut md5 = Md5::new();
-        md5.update(registry_code.as_bytes());
-        md5.update(serial.as_bytes());
-        if let Some(session_id) = session_id {
-            md5.update(session_id.as_bytes());
-        }
-        let digest = md5.finalize();
-        let mut hex = String::with_capacity(32);
-        for byte in digest {
-            hex.push_str(&format!("{byte:02x}"));
-        }
-        Token(hex)
+        let digest = Md5::new()
+            .chain_update(registry_code)
+            .chain_update(serial)
+            .chain_update(session_id.unwrap_or(""))
+            .finalize();
+        Token(format!("{digest:x}"))
     }
 
     /// The 32 lowercase hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The `Cookie` header value `token=<hex>` [note §1.1, §2.11]; the transport's cookie jar may
-    /// join server-set cookies to it with `; ` [AMB-3].
-    pub fn cookie_value(&self) -> String {
-        format!("token={}", self.0)
     }
 }
 
@@ -51,15 +41,14 @@ impl fmt::Debug for Token {
 
 /// The SessionID a registry answer sets as a cookie (`Set-Cookie: JSESSIONID=…; Path=/`), which in
 /// the seed's example equals the SessionID of the later `push` answer [note §2.4, §2.11, AMB-3].
-/// Accepts `JSESSIONID` and `sessionid`, names compared ignoring case; `None` for any other cookie
-/// or an empty value.
+/// Accepts `JSESSIONID` and `sessionid`, names compared ignoring case, the value unquoted; `None`
+/// for any other cookie, an empty value or a cookie the header deletes (`Max-Age=0`). The header
+/// is read by [`set_cookie_pair`], as the transport's cookie jar reads it.
 pub fn session_id_from_set_cookie(set_cookie: &str) -> Option<String> {
-    let pair = set_cookie.split(';').next()?.trim();
-    let (name, value) = pair.split_once('=')?;
-    let name = name.trim();
-    let value = value.trim();
-    let known = name.eq_ignore_ascii_case("JSESSIONID") || name.eq_ignore_ascii_case("sessionid");
-    (known && !value.is_empty()).then(|| value.to_owned())
+    let cookie = set_cookie_pair(set_cookie)?;
+    let known = cookie.name.eq_ignore_ascii_case("JSESSIONID")
+        || cookie.name.eq_ignore_ascii_case("sessionid");
+    (known && !cookie.expired).then(|| cookie.value.to_owned())
 }
 
 #[cfg(test)]
@@ -75,10 +64,6 @@ mod tests {
     fn hashes_code_serial_and_session_id_in_that_order() {
         let token = Token::compute(CODE, SN, Some(SESSION));
         assert_eq!(token.as_str(), "a59b6315f78c9a2b8e04ef32a50760e9");
-        assert_eq!(
-            token.cookie_value(),
-            "token=a59b6315f78c9a2b8e04ef32a50760e9"
-        );
     }
 
     #[test]
@@ -108,5 +93,16 @@ mod tests {
         assert_eq!(session_id_from_set_cookie("JSESSIONID=; Path=/"), None);
         assert_eq!(session_id_from_set_cookie("garbage"), None);
         assert_eq!(session_id_from_set_cookie(""), None);
+    }
+
+    #[test]
+    fn unquotes_the_session_id_and_ignores_a_deleted_cookie() {
+        let quoted = format!("JSESSIONID=\"{SESSION}\"; Path=/");
+        assert_eq!(
+            session_id_from_set_cookie(&quoted).as_deref(),
+            Some(SESSION)
+        );
+        let deleted = format!("JSESSIONID={SESSION}; Path=/; Max-Age=0");
+        assert_eq!(session_id_from_set_cookie(&deleted), None);
     }
 }
