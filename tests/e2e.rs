@@ -9,12 +9,12 @@
 mod support;
 
 use push_agent::protocol::options::StampTable;
-use push_agent::server::PushServer;
+use push_agent::server::{Outcome, PushServer, SplitMix64};
 use push_agent::store::Store;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
-use support::{AgentProcess, Preset, Rng, fast_server, write_config};
+use support::{AgentProcess, Preset, fast_server, write_config};
 
 const SWIPES: u64 = 10_000;
 const KILLS: usize = 5;
@@ -74,7 +74,7 @@ fn ten_thousand_swipes_through_faults_and_kills_arrive_exactly_once() {
     // Batched replies: fewer requests, so the 30 % faults cost less waiting (ErrorDelay).
     let config = write_config(dir.path(), &server.url(), "reply_batching = \"batched\"");
     let db = dir.path().join("agent.db");
-    let mut rng = Rng(SEED);
+    let mut rng = SplitMix64::new(SEED);
 
     let mut agent = AgentProcess::start(&config);
     let mut commands = Vec::new();
@@ -172,16 +172,12 @@ fn ten_thousand_swipes_through_faults_and_kills_arrive_exactly_once() {
         assert_eq!(mine[0].return_code, Ok(0), "command {id}: {}", mine[0].raw);
     }
     assert!(replies.iter().all(|r| commands.contains(&r.id)));
-    let faults = server
-        .requests()
-        .iter()
-        .filter(|r| {
-            !matches!(
-                r.outcome,
-                push_agent::server::Outcome::Responded { status: 200, .. }
-            )
-        })
-        .count();
+    let faults = server.read(|v| {
+        v.requests()
+            .iter()
+            .filter(|r| !matches!(r.outcome, Outcome::Responded { status: 200, .. }))
+            .count()
+    });
     eprintln!(
         "swipes answered {answered}, records stored {stored_total}, requests {} ({during_swipes} while swiping), faulted {faults}, replies {} ({} resent)",
         server.request_count(),

@@ -1,6 +1,8 @@
 //! Server dialects: the option block, upload acknowledgements and `devicecmd` parsing of the real
 //! servers described in server-dialects.md, as presets of the fake server.
 
+use crate::protocol::options::StampTable;
+
 /// Which real server family the fake server imitates (server-dialects §2.1–§2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -11,13 +13,14 @@ pub enum Preset {
     /// stamps on a fresh device, extra `Timeout`/`SyncTime` keys, ack `OK`.
     Crlf,
     /// S3: LF without a trailing LF, one command per poll, `TransFlag` as text with spaces, `0`
-    /// stamps on a fresh device, ack `OK:<n>`, and the [`ResultParser::FirstOnly`] reply parser.
+    /// stamps on a fresh device, ack `OK:<n>`, and a reply parser that reads only the first `ID`
+    /// of a `devicecmd` body and lets later `Return=` keys overwrite earlier ones.
     SingleResult,
 }
 
 /// How the server reads a `devicecmd` body (server-dialects §2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultParser {
+pub(super) enum ResultParser {
     /// One reply per `ID=` line; following non-`ID=` lines are that reply's detail lines (S1).
     Batched,
     /// The whole body is one `&`-split string: only the first `ID` counts and later `Return=`
@@ -30,20 +33,20 @@ pub enum ResultParser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum OptionValue {
     Text(String),
-    Stamp(&'static str),
+    Stamp(StampTable),
 }
 
-/// The stamp keys of the option block and the upload table each one follows.
-const STAMP_KEYS: [(&str, &str); 4] = [
-    ("ATTLOGStamp", "ATTLOG"),
-    ("OPERLOGStamp", "OPERLOG"),
-    ("ATTPHOTOStamp", "ATTPHOTO"),
-    ("BIODATAStamp", "BIODATA"),
+/// The tables whose `<TABLE>Stamp` key the option block carries, in the order they are sent.
+const STAMPED_TABLES: [StampTable; 4] = [
+    StampTable::AttLog,
+    StampTable::OperLog,
+    StampTable::AttPhoto,
+    StampTable::BioData,
 ];
 
 impl Preset {
     /// Commands handed out per `getrequest` poll by default: 1 for S3, 20 (S1's limit) otherwise.
-    pub fn commands_per_poll(self) -> usize {
+    pub(super) fn commands_per_poll(self) -> usize {
         match self {
             Preset::SingleResult => 1,
             Preset::Standard | Preset::Crlf => 20,
@@ -51,7 +54,7 @@ impl Preset {
     }
 
     /// How this server reads command replies.
-    pub fn result_parser(self) -> ResultParser {
+    pub(super) fn result_parser(self) -> ResultParser {
         match self {
             Preset::SingleResult => ResultParser::FirstOnly,
             Preset::Standard | Preset::Crlf => ResultParser::Batched,
@@ -59,7 +62,7 @@ impl Preset {
     }
 
     /// The stamp value sent for a table the device has never uploaded.
-    pub fn fresh_stamp(self) -> &'static str {
+    pub(super) fn fresh_stamp(self) -> &'static str {
         match self {
             Preset::Standard => "None",
             Preset::Crlf | Preset::SingleResult => "0",
@@ -67,7 +70,7 @@ impl Preset {
     }
 
     /// The acknowledgement body for an upload of `count` lines.
-    pub fn ack(self, count: usize) -> String {
+    pub(super) fn ack(self, count: usize) -> String {
         match self {
             Preset::Standard => format!("OK: {count}"),
             Preset::Crlf => "OK".to_owned(),
@@ -91,9 +94,9 @@ impl Preset {
             Preset::Crlf => ("+07:00", "0", "0"),
             Preset::SingleResult => ("0", "0", "1"),
         };
-        let mut options: Vec<(String, OptionValue)> = STAMP_KEYS
-            .iter()
-            .map(|(key, table)| ((*key).to_owned(), OptionValue::Stamp(table)))
+        let mut options: Vec<(String, OptionValue)> = STAMPED_TABLES
+            .into_iter()
+            .map(|table| (format!("{table}Stamp"), OptionValue::Stamp(table)))
             .collect();
         let text = [
             ("ErrorDelay", "30"),
@@ -122,11 +125,16 @@ impl Preset {
 
     /// Joins the option block's lines with this server's line ending.
     pub(super) fn join_lines(self, lines: &[String]) -> String {
-        match self {
-            Preset::Standard => lines.iter().map(|l| format!("{l}\n")).collect(),
-            Preset::Crlf => lines.iter().map(|l| format!("{l}\r\n")).collect(),
-            Preset::SingleResult => lines.join("\n"),
+        let (ending, trailing) = match self {
+            Preset::Standard => ("\n", true),
+            Preset::Crlf => ("\r\n", true),
+            Preset::SingleResult => ("\n", false),
+        };
+        let mut text = lines.join(ending);
+        if trailing {
+            text.push_str(ending);
         }
+        text
     }
 }
 
@@ -155,24 +163,74 @@ fn parse_return(value: Option<&str>) -> Result<i32, String> {
     text.parse().map_err(|_| text.to_owned())
 }
 
+/// The keys of a reply the server reads: `ID`, `Return` and `CMD`.
+#[derive(Debug, Default)]
+struct ReplyFields {
+    id: Option<String>,
+    ret: Option<String>,
+    cmd: Option<String>,
+}
+
+impl ReplyFields {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "ID" => Some(&mut self.id),
+            "Return" => Some(&mut self.ret),
+            "CMD" => Some(&mut self.cmd),
+            _ => None,
+        }
+    }
+
+    /// Takes `key=value` if `key` is one of the reply keys, replacing an earlier value.
+    fn set(&mut self, key: &str, value: &str) {
+        if let Some(slot) = self.slot(key) {
+            *slot = Some(value.to_owned());
+        }
+    }
+
+    /// Takes `key=value` if `key` is one of the reply keys and has no value yet.
+    fn fill(&mut self, key: &str, value: &str) {
+        if let Some(slot) = self.slot(key) {
+            slot.get_or_insert_with(|| value.to_owned());
+        }
+    }
+
+    /// Takes every `&`-separated `key=value` pair of `text` with [`ReplyFields::set`]. With
+    /// `trim` (S3, which reads a whole body as one string), spaces around keys and line endings
+    /// after values are ignored.
+    fn set_pairs(&mut self, text: &str, trim: bool) {
+        for pair in text.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if trim {
+                self.set(key.trim(), value.trim_end_matches(['\r', '\n']));
+            } else {
+                self.set(key, value);
+            }
+        }
+    }
+
+    /// The reply, if an `ID` was found.
+    fn finish(self, details: Vec<String>, raw: String) -> Option<ParsedReply> {
+        Some(ParsedReply {
+            id: self.id?,
+            return_code: parse_return(self.ret.as_deref()),
+            cmd: self.cmd.unwrap_or_default(),
+            details,
+            raw,
+        })
+    }
+}
+
 /// S1: `ID=` lines start replies; other lines are details of the reply before them. A multi-line
 /// reply (GetFile, SHELL, PutFile) puts `Return=`/`CMD=` on detail lines; those fill the fields
 /// the `ID=` line left out.
 fn parse_batched(body: &str) -> Vec<ParsedReply> {
     struct Building {
-        id: String,
-        ret: Option<String>,
-        cmd: Option<String>,
+        fields: ReplyFields,
         details: Vec<String>,
         raw: Vec<String>,
     }
-    let finish = |b: Building| ParsedReply {
-        id: b.id,
-        return_code: parse_return(b.ret.as_deref()),
-        cmd: b.cmd.unwrap_or_default(),
-        details: b.details,
-        raw: b.raw.join("\n"),
-    };
+    let finish = |b: Building| b.fields.finish(b.details, b.raw.join("\n"));
     let mut replies = Vec::new();
     let mut current: Option<Building> = None;
     for line in body.split('\n').map(|l| l.trim_end_matches('\r')) {
@@ -180,60 +238,32 @@ fn parse_batched(body: &str) -> Vec<ParsedReply> {
             continue;
         }
         if line.starts_with("ID=") {
-            replies.extend(current.take().map(finish));
-            let mut b = Building {
-                id: String::new(),
-                ret: None,
-                cmd: None,
+            replies.extend(current.take().and_then(finish));
+            let mut fields = ReplyFields::default();
+            fields.set_pairs(line, false);
+            current = Some(Building {
+                fields,
                 details: Vec::new(),
                 raw: vec![line.to_owned()],
-            };
-            for pair in line.split('&') {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                match key {
-                    "ID" => b.id = value.to_owned(),
-                    "Return" => b.ret = Some(value.to_owned()),
-                    "CMD" => b.cmd = Some(value.to_owned()),
-                    _ => {}
-                }
-            }
-            current = Some(b);
+            });
         } else if let Some(b) = current.as_mut() {
-            match line.split_once('=') {
-                Some(("Return", v)) if b.ret.is_none() => b.ret = Some(v.to_owned()),
-                Some(("CMD", v)) if b.cmd.is_none() => b.cmd = Some(v.to_owned()),
-                _ => {}
+            // Not an `ID=` line, so only `Return`/`CMD` can be filled here.
+            if let Some((key, value)) = line.split_once('=') {
+                b.fields.fill(key, value);
             }
             b.details.push(line.to_owned());
             b.raw.push(line.to_owned());
         }
     }
-    replies.extend(current.map(finish));
+    replies.extend(current.and_then(finish));
     replies
 }
 
 /// S3: the body is one `&`-split dictionary; later keys overwrite earlier ones.
 fn parse_first_only(body: &str) -> Option<ParsedReply> {
-    let mut id = None;
-    let mut ret = None;
-    let mut cmd = None;
-    for pair in body.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = value.trim_end_matches(['\r', '\n']).to_owned();
-        match key.trim() {
-            "ID" => id = Some(value),
-            "Return" => ret = Some(value),
-            "CMD" => cmd = Some(value),
-            _ => {}
-        }
-    }
-    Some(ParsedReply {
-        id: id?,
-        return_code: parse_return(ret.as_deref()),
-        cmd: cmd.unwrap_or_default(),
-        details: Vec::new(),
-        raw: body.to_owned(),
-    })
+    let mut fields = ReplyFields::default();
+    fields.set_pairs(body, true);
+    fields.finish(Vec::new(), body.to_owned())
 }
 
 #[cfg(test)]

@@ -4,26 +4,35 @@
 //! It hands out an option block (E1), records uploads (E9) and acks them, queues commands for
 //! `getrequest` polls (E6) and redelivers unanswered ones, parses command replies (E8) in the
 //! dialects of server-dialects.md, and can inject faults. Every request is recorded byte for byte.
+//!
+//! Recorded requests, uploads and replies are kept in memory for the server's whole life, without
+//! a cap: the server is meant for tests and the demo, which make a bounded number of requests, and
+//! each request is itself bounded by the body limit. It reads time through
+//! [`crate::clock::SystemTimeSource`], like the agent.
 
 mod dialect;
 mod http;
+mod rng;
 mod state;
 #[cfg(test)]
 mod tests;
 
-pub use dialect::{Preset, ResultParser};
-pub use state::{Outcome, ReceivedReply, RecordedRequest, ServerView, UploadBatch};
+pub use dialect::Preset;
+pub use rng::SplitMix64;
+pub use state::{Outcome, ReceivedReply, RecordedRequest, ServerView};
 
+use crate::clock::{SystemTimeSource, TimeSource};
 use crate::protocol::civil::format_http_date;
 use http::{ReadError, RequestReader};
 use state::State;
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// How long a connection may sit idle (or stall mid-request) before it is closed.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,14 +81,8 @@ pub enum Fault {
     DropAfterProcessing,
 }
 
-/// The fixed settings request handling needs.
-#[derive(Debug)]
-struct Settings {
-    preset: Preset,
-    commands_per_poll: usize,
-    redeliver_after: Option<Duration>,
-    clock_offset_secs: i64,
-}
+/// Pause after a failed `accept` (out of file descriptors, say), so the loop does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// Open connections, so shutdown can unblock their reads and join their threads.
 #[derive(Debug, Default)]
@@ -89,13 +92,24 @@ struct Connections {
     threads: Vec<JoinHandle<()>>,
 }
 
-#[derive(Debug)]
 struct Shared {
-    settings: Settings,
+    config: ServerConfig,
+    clock: SystemTimeSource,
     state: Mutex<State>,
     changed: Condvar,
     stopping: AtomicBool,
     connections: Mutex<Connections>,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("stopping", &self.stopping)
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -114,22 +128,9 @@ impl Shared {
     }
 
     fn date_header(&self) -> String {
-        format_http_date(unix_now().saturating_add(self.settings.clock_offset_secs))
+        let unix_secs = self.clock.raw_now().utc_ms.div_euclid(1000);
+        format_http_date(unix_secs.saturating_add(self.config.clock_offset_secs))
     }
-}
-
-// the fake server keeps real time
-#[allow(clippy::disallowed_methods)]
-fn instant_now() -> Instant {
-    Instant::now()
-}
-
-// the fake server keeps real time
-#[allow(clippy::disallowed_methods)]
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A running fake server on `127.0.0.1`. Dropping it shuts the server down.
@@ -150,12 +151,8 @@ impl PushServer {
             state.set_option(key, value);
         }
         let shared = Arc::new(Shared {
-            settings: Settings {
-                preset: cfg.preset,
-                commands_per_poll: cfg.commands_per_poll,
-                redeliver_after: cfg.redeliver_after,
-                clock_offset_secs: cfg.clock_offset_secs,
-            },
+            config: cfg,
+            clock: SystemTimeSource::new(),
             state: Mutex::new(state),
             changed: Condvar::new(),
             stopping: AtomicBool::new(false),
@@ -211,11 +208,6 @@ impl PushServer {
         self.shared.update(|s| s.set_option(key, value));
     }
 
-    /// Removes a key from the option block.
-    pub fn remove_option(&self, key: &str) {
-        self.shared.update(|s| s.remove_option(key));
-    }
-
     /// Sends `value` as `table`'s stamp until the device next uploads that table.
     pub fn set_stamp(&self, table: &str, value: &str) {
         self.shared.update(|s| s.set_stamp(table, value));
@@ -243,17 +235,9 @@ impl PushServer {
             .update(|s| s.set_random_faults(probability, seed));
     }
 
-    /// Removes queued and random faults.
-    pub fn clear_faults(&self) {
-        self.shared.update(State::clear_faults);
-    }
-
-    /// Forgets every upload batch.
-    pub fn clear_uploads(&self) {
-        self.shared.update(State::clear_uploads);
-    }
-
-    fn read<T>(&self, f: impl FnOnce(&ServerView<'_>) -> T) -> T {
+    /// Runs `f` on the records as they are now, without copying them (under the server's lock,
+    /// so keep `f` short).
+    pub fn read<T>(&self, f: impl FnOnce(&ServerView<'_>) -> T) -> T {
         f(&self.shared.state().view())
     }
 
@@ -265,11 +249,6 @@ impl PushServer {
     /// Lines of `table`'s batches with `Stamp=0` (answers to `DATA QUERY`).
     pub fn query_uploads(&self, table: &str) -> Vec<String> {
         self.read(|v| v.query_uploads(table))
-    }
-
-    /// Every batch of `table` (case-insensitive), in arrival order.
-    pub fn upload_batches(&self, table: &str) -> Vec<UploadBatch> {
-        self.read(|v| v.upload_batches(table))
     }
 
     /// Every command reply received, in arrival order.
@@ -310,23 +289,13 @@ impl PushServer {
     /// Waits until `pred` holds, re-checking after every request and every change made through
     /// this handle. Returns `false` if `timeout` passes first.
     pub fn wait_until(&self, timeout: Duration, pred: impl Fn(&ServerView<'_>) -> bool) -> bool {
-        let deadline = instant_now() + timeout;
-        let mut state = self.shared.state();
-        loop {
-            if pred(&state.view()) {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(instant_now());
-            if left.is_zero() {
-                return false;
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        let (_state, waited) = self
+            .shared
+            .changed
+            .wait_timeout_while(self.shared.state(), timeout, |s| !pred(&s.view()))
+            .unwrap_or_else(|e| e.into_inner());
+        // `timed_out` means the predicate still failed when the time ran out.
+        !waited.timed_out()
     }
 }
 
@@ -341,7 +310,10 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
         if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            thread::sleep(ACCEPT_ERROR_PAUSE);
+            continue;
+        };
         let mut conns = shared.connections();
         conns.threads.retain(|t| !t.is_finished());
         if conns.streams.len() >= MAX_CONNECTIONS {
@@ -394,9 +366,10 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
                 (status, reason, false)
             }
             Ok(req) => {
-                let outcome = shared.update(|s| s.process(&shared.settings, &req, instant_now()));
-                match outcome {
-                    Outcome::Responded { status, body } => (status, body, req.keep_alive),
+                let keep_alive = req.keep_alive;
+                let now = shared.clock.raw_now().mono;
+                match shared.update(|s| s.process(&shared.config, req, now)) {
+                    Outcome::Responded { status, body } => (status, body, keep_alive),
                     Outcome::Dropped { .. } => break,
                 }
             }

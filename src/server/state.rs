@@ -2,20 +2,22 @@
 
 use super::dialect::{OptionValue, Preset};
 use super::http::Request;
-use super::{Fault, Settings};
+use super::rng::SplitMix64;
+use super::{Fault, ServerConfig};
 use crate::protocol::http::{query_param, target_path};
-use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
+use crate::protocol::session::Mono;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
 
 /// One `POST /iclock/cdata` upload as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadBatch {
+pub(super) struct UploadBatch {
     /// The `table=` parameter as sent (e.g. `ATTLOG`, `OPERLOG`).
-    pub table: String,
+    pub(super) table: String,
     /// The `Stamp=` parameter as sent; empty when absent. `0` marks query results.
-    pub stamp: String,
+    pub(super) stamp: String,
     /// Body lines split on LF, `\r` trimmed, empty lines skipped.
-    pub lines: Vec<String>,
+    pub(super) lines: Vec<String>,
 }
 
 /// One command reply found in a `POST /iclock/devicecmd` body.
@@ -64,32 +66,13 @@ pub struct RecordedRequest {
 struct QueuedCommand {
     id: String,
     cmd: String,
-    delivered_at: Option<Instant>,
-}
-
-/// splitmix64: a tiny deterministic generator for random faults.
-#[derive(Debug)]
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
+    delivered_at: Option<Mono>,
 }
 
 #[derive(Debug, Default)]
 struct Faults {
     queued: VecDeque<Fault>,
-    random: Option<(f64, SplitMix)>,
+    random: Option<(f64, SplitMix64)>,
 }
 
 impl Faults {
@@ -101,7 +84,7 @@ impl Faults {
         if rng.next_f64() >= *probability {
             return None;
         }
-        Some(match rng.next_u64() % 4 {
+        Some(match rng.below(4) {
             0 => Fault::Status(500),
             1 => Fault::Status(503),
             2 => Fault::Drop,
@@ -124,6 +107,8 @@ pub(super) struct State {
     commands: Vec<QueuedCommand>,
     next_command_id: u64,
     replies: Vec<ReceivedReply>,
+    /// Ids of every reply in `replies`, to spot duplicates.
+    replied: HashSet<String>,
     requests: Vec<RecordedRequest>,
     faults: Faults,
 }
@@ -140,6 +125,7 @@ impl State {
             commands: Vec::new(),
             next_command_id: 1,
             replies: Vec::new(),
+            replied: HashSet::new(),
             requests: Vec::new(),
             faults: Faults::default(),
         }
@@ -151,10 +137,6 @@ impl State {
             Some(entry) => entry.1 = value,
             None => self.options.push((key.to_owned(), value)),
         }
-    }
-
-    pub(super) fn remove_option(&mut self, key: &str) {
-        self.options.retain(|(k, _)| k != key);
     }
 
     pub(super) fn set_stamp(&mut self, table: &str, value: &str) {
@@ -189,15 +171,7 @@ impl State {
         } else {
             probability
         };
-        self.faults.random = Some((probability, SplitMix(seed)));
-    }
-
-    pub(super) fn clear_faults(&mut self) {
-        self.faults = Faults::default();
-    }
-
-    pub(super) fn clear_uploads(&mut self) {
-        self.batches.clear();
+        self.faults.random = Some((probability, SplitMix64::new(seed)));
     }
 
     pub(super) fn view(&self) -> ServerView<'_> {
@@ -219,7 +193,7 @@ impl State {
     }
 
     /// Applies any pending fault, handles the request and records it; returns what to do.
-    pub(super) fn process(&mut self, settings: &Settings, req: &Request, now: Instant) -> Outcome {
+    pub(super) fn process(&mut self, config: &ServerConfig, req: Request, now: Mono) -> Outcome {
         let outcome = match self.faults.next() {
             Some(Fault::Status(status)) => Outcome::Responded {
                 status,
@@ -227,25 +201,25 @@ impl State {
             },
             Some(Fault::Drop) => Outcome::Dropped { processed: false },
             Some(Fault::DropAfterProcessing) => {
-                self.handle(settings, req, now);
+                self.handle(config, &req, now);
                 Outcome::Dropped { processed: true }
             }
             None => {
-                let (status, body) = self.handle(settings, req, now);
+                let (status, body) = self.handle(config, &req, now);
                 Outcome::Responded { status, body }
             }
         };
         self.requests.push(RecordedRequest {
-            raw: req.raw.clone(),
-            method: req.method.clone(),
-            target: req.target.clone(),
-            body: req.body.clone(),
+            raw: req.raw,
+            method: req.method,
+            target: req.target,
+            body: req.body,
             outcome: outcome.clone(),
         });
         outcome
     }
 
-    fn handle(&mut self, settings: &Settings, req: &Request, now: Instant) -> (u16, String) {
+    fn handle(&mut self, config: &ServerConfig, req: &Request, now: Mono) -> (u16, String) {
         let path = target_path(&req.target);
         let known = matches!(
             (req.method.as_str(), path),
@@ -261,10 +235,10 @@ impl State {
         };
         let body = String::from_utf8_lossy(&req.body);
         let reply = match (req.method.as_str(), path) {
-            ("GET", "/iclock/cdata") => self.option_block(settings.preset, &sn),
-            ("POST", "/iclock/cdata") => self.upload(settings.preset, &req.target, &body),
-            ("GET", "/iclock/getrequest") => self.poll(settings, &req.target, now),
-            ("POST", "/iclock/devicecmd") => self.command_replies(settings.preset, &body),
+            ("GET", "/iclock/cdata") => self.option_block(config.preset, &sn),
+            ("POST", "/iclock/cdata") => self.upload(config.preset, &req.target, &body),
+            ("GET", "/iclock/getrequest") => self.poll(config, &req.target, now),
+            ("POST", "/iclock/devicecmd") => self.command_replies(config.preset, &body),
             _ => "OK".to_owned(),
         };
         (200, reply)
@@ -282,7 +256,7 @@ impl State {
         for (key, value) in &self.options {
             let value = match value {
                 OptionValue::Text(text) => text.clone(),
-                OptionValue::Stamp(table) => self.stamp_value(preset, table),
+                OptionValue::Stamp(table) => self.stamp_value(preset, table.as_str()),
             };
             lines.push(format!("{key}={value}"));
         }
@@ -320,13 +294,13 @@ impl State {
         preset.ack(count)
     }
 
-    fn poll(&mut self, settings: &Settings, target: &str, now: Instant) -> String {
+    fn poll(&mut self, config: &ServerConfig, target: &str, now: Mono) -> String {
         if let Some(info) = query_param(target, "INFO") {
             self.last_info = Some(info);
         }
-        let due = |c: &QueuedCommand| match (c.delivered_at, settings.redeliver_after) {
+        let due = |c: &QueuedCommand| match (c.delivered_at, config.redeliver_after) {
             (None, _) => true,
-            (Some(at), Some(after)) => now.saturating_duration_since(at) >= after,
+            (Some(at), Some(after)) => Duration::from_millis(now.0.saturating_sub(at.0)) >= after,
             (Some(_), None) => false,
         };
         let mut body = String::new();
@@ -334,7 +308,7 @@ impl State {
             .commands
             .iter_mut()
             .filter(|c| due(c))
-            .take(settings.commands_per_poll)
+            .take(config.commands_per_poll)
         {
             command.delivered_at = Some(now);
             body.push_str(&format!("C:{}:{}\n", command.id, command.cmd));
@@ -346,9 +320,10 @@ impl State {
     }
 
     fn command_replies(&mut self, preset: Preset, body: &str) -> String {
+        let mut answered = HashSet::new();
         for parsed in preset.result_parser().parse(body) {
-            let duplicate = self.replies.iter().any(|r| r.id == parsed.id);
-            self.commands.retain(|c| c.id != parsed.id);
+            let duplicate = !self.replied.insert(parsed.id.clone());
+            answered.insert(parsed.id.clone());
             self.replies.push(ReceivedReply {
                 id: parsed.id,
                 return_code: parsed.return_code,
@@ -357,6 +332,9 @@ impl State {
                 raw: parsed.raw,
                 duplicate,
             });
+        }
+        if !answered.is_empty() {
+            self.commands.retain(|c| !answered.contains(&c.id));
         }
         "OK".to_owned()
     }
@@ -368,7 +346,8 @@ pub struct ServerView<'a> {
 }
 
 impl ServerView<'_> {
-    fn batches<'b>(&'b self, table: &'b str) -> impl Iterator<Item = &'b UploadBatch> {
+    /// Every batch of `table` (case-insensitive), in arrival order.
+    pub(super) fn batches<'b>(&'b self, table: &'b str) -> impl Iterator<Item = &'b UploadBatch> {
         self.state
             .batches
             .iter()
@@ -389,11 +368,6 @@ impl ServerView<'_> {
             .filter(|b| b.stamp == "0")
             .flat_map(|b| b.lines.iter().cloned())
             .collect()
-    }
-
-    /// Every batch of `table` (case-insensitive), in arrival order.
-    pub fn upload_batches(&self, table: &str) -> Vec<UploadBatch> {
-        self.batches(table).cloned().collect()
     }
 
     /// Every command reply received, in arrival order.

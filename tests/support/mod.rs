@@ -4,7 +4,8 @@
 //! The fake server is the crate's embedded one ([`push_agent::server::PushServer`]): it binds
 //! 127.0.0.1 port 0, records every request byte for byte, and has the domain verbs the tests use
 //! (`queue_command`, `set_option`, `fail_next` with a status or a dropped connection,
-//! `set_random_faults`, `uploads(table)`, `replies()`).
+//! `set_random_faults`, `uploads(table)`, `replies()`). Random choices use the server's
+//! [`push_agent::server::SplitMix64`], so a failing run can be repeated from its seed.
 
 #![allow(
     dead_code,
@@ -58,7 +59,6 @@ pub fn run_cli(args: &[&str]) -> (ExitStatus, String, String) {
 /// A `push-agent run` process.
 pub struct AgentProcess {
     child: Child,
-    config: PathBuf,
     socket: PathBuf,
 }
 
@@ -80,7 +80,6 @@ impl AgentProcess {
             .expect("spawn push-agent");
         let agent = AgentProcess {
             child,
-            config: config.to_owned(),
             socket: dir.join("sim.sock"),
         };
         for _ in 0..500 {
@@ -114,31 +113,10 @@ impl AgentProcess {
     pub fn swipe(&self, card: u64) -> std::io::Result<String> {
         push_agent::sim::request(&self.socket, &format!("swipe {card}"))
     }
-
-    pub fn config(&self) -> &Path {
-        &self.config
-    }
 }
 
 impl Drop for AgentProcess {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing run can be repeated.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
