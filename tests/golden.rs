@@ -34,7 +34,6 @@ use push_agent::protocol::request::{
 };
 use push_agent::protocol::security::{
     self,
-    capabilities::Capabilities,
     rtlog::{InOutStatus, RtLog, VerifyType},
     rtstate::{AlarmFlags, DoorState, RelayPolarity, SensorState},
 };
@@ -1474,98 +1473,9 @@ const SEC_HOST: &str = "192.168.213.17:8088";
 const SEC_HEADERS: &str =
     "Host: 192.168.213.17:8088\r\nUser-Agent: iClock Proxy/1.09\r\nAccept: */*\r\n";
 
-/// The seed's F20/M registry capabilities [seed 003 §4.4], built as the unit test of
-/// `security::capabilities` builds them; that test asserts the whole 1266-byte body, so this file
-/// checks the request around it.
-fn seed_capabilities() -> Capabilities {
-    Capabilities {
-        device_type: "acc".into(),
-        device_name: "F20/M".into(),
-        firmware_version: "Ver 8.0.1.3-20151229".into(),
-        push_version: "Ver 2.0.22-20161201".into(),
-        mac: None,
-        comm_type: "ethernet".into(),
-        max_package_size: 2_048_000,
-        lock_count: 1,
-        reader_count: 2,
-        aux_in_count: 0,
-        aux_out_count: 0,
-        machine_type: 101,
-        only_rf_machine: false,
-        max_user_count: 50,
-        max_att_log_count: 10,
-        max_user_finger_count: 10,
-        m_threshold: 60,
-        ip_address: "192.168.213.221".into(),
-        net_mask: "255.255.255.0".into(),
-        gateway: "192.168.213.1".into(),
-        zkfp_version: 10,
-        iclock_svr_fun: Some(true),
-        overall_anti_fun_on: Some(false),
-        rex_input_fun_on: false,
-        card_format_fun_on: false,
-        sup_authorize_fun_on: false,
-        reader_cfg_fun_on: false,
-        reader_linkage_fun_on: false,
-        relay_state_fun_on: true,
-        ext485_reader_fun_on: false,
-        time_apb_fun_on: false,
-        ctl_all_relay_fun_on: false,
-        loss_card_fun_on: false,
-        simple_event_type: true,
-        verify_styles: "ff7f0000".into(),
-        event_types: "BF0FE03D30000100000000007000000000000000000000000077002001000000".into(),
-        disable_user_fun_on: false,
-        delete_and_fun_on: false,
-        log_id_fun_on: false,
-        date_fmt_fun_on: false,
-        del_all_loss_card_fun_on: false,
-        auto_clear_day: 0,
-        first_delay_day: 0,
-        delay_day: 0,
-        stop_all_verify: false,
-        fv_fun_on: false,
-        face_fun_on: false,
-        finger_fun_on: true,
-        camera_open: true,
-        acc_support_fun_list: "0101010000111000000111010100011010".into(),
-        auto_server_fun_on: true,
-        delay_open_door_fun_on: true,
-        user_open_door_delay_fun_on: true,
-        multi_card_inter_time_fun_on: true,
-        out_relay_set_fun_on: true,
-        machine_tz_fun_on: true,
-        dst_fun_on: true,
-        card_site_code_fun_on: true,
-        mul_card_user_fun_on: true,
-        user_name_fun_on: true,
-        string_pin_fun_on: true,
-        max_lock_count: 4,
-        max_zigbee_count: 3,
-        max_mcu_card_bits: 37,
-        support_reader_type: 1,
-        cmd_format: None,
-        auth_key: Some("dassas".into()),
-        extra: Vec::new(),
-    }
-}
-
-/// `POST /iclock/registry?SN=3383154200002`. The seed prints `Content-Length: 855`, which does not
-/// match its own body; the body with the PDF's line breaks removed is 1266 bytes.
-#[test]
-fn security_registry_matches_the_seed_request() {
-    let req = security::requests::registry(SEC_SN, &seed_capabilities()).unwrap();
-    let wire = wire(&req, SEC_HOST);
-    assert!(
-        wire.starts_with(&format!(
-            "POST /iclock/registry?SN=3383154200002 HTTP/1.1\r\n{SEC_HEADERS}\
-             Content-Length: 1266\r\n\r\nDeviceType=acc,~DeviceName=F20/M,\
-             FirmVer=Ver 8.0.1.3-20151229,PushVersion=Ver 2.0.22-20161201,CommType=ethernet,"
-        )),
-        "{wire}"
-    );
-    assert!(wire.ends_with(",MaxMCUCardBits=37,SupportReaderType=1,authKey=dassas"));
-}
+// The registry request (seed 003 §4.4) is checked byte for byte, 1266-byte body included, by the
+// unit tests of `security::capabilities` and `security::requests`, which own the seed's F20/M
+// capability fixture; it is not copied here.
 
 /// `POST /iclock/push?SN=3383154200002` with `Content-Length: 0` [seed 003 §4.5].
 #[test]
