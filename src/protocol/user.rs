@@ -28,6 +28,8 @@ pub struct User {
     /// Validity window, inclusive, as calendar dates (`YYYYMMDD` on the wire).
     pub valid_from: Option<LocalDateTime>,
     pub valid_until: Option<LocalDateTime>,
+    /// Blocklisted (`Disable=1`, security dialect): every credential of the user is refused.
+    pub disabled: bool,
 }
 
 impl User {
@@ -44,6 +46,7 @@ impl User {
             vice_card: String::new(),
             valid_from: None,
             valid_until: None,
+            disabled: false,
         }
     }
 

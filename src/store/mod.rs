@@ -612,10 +612,10 @@ impl Tx<'_> {
     pub fn replace_user(&self, u: &User, previous: Option<&User>) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT INTO users (pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                "INSERT INTO users (pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until, disabled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (pin) DO UPDATE SET name = ?2, privilege = ?3, password = ?4, card = ?5, grp = ?6,
-                   time_zones = ?7, verify = ?8, vice_card = ?9, valid_from = ?10, valid_until = ?11",
+                   time_zones = ?7, verify = ?8, vice_card = ?9, valid_from = ?10, valid_until = ?11, disabled = ?12",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -630,6 +630,7 @@ impl Tx<'_> {
                     u.vice_card,
                     u.valid_from.map(|d| d.to_string()),
                     u.valid_until.map(|d| d.to_string()),
+                    u.disabled,
                 ])
             })
             .ctx("store user")?;
@@ -942,7 +943,7 @@ impl Tx<'_> {
     }
 }
 
-const USER_COLUMNS: &str = "pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until";
+const USER_COLUMNS: &str = "pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until, disabled";
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let date = |i: usize| -> rusqlite::Result<Option<LocalDateTime>> {
@@ -963,6 +964,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         vice_card: r.get(8)?,
         valid_from: date(9)?,
         valid_until: date(10)?,
+        disabled: r.get(11)?,
     })
 }
 

@@ -92,4 +92,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (scope, key)
     );
     "#,
+    // 2: the security dialect: blocklisted users.
+    r#"
+    ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -1,4 +1,4 @@
-//! The local decision on a credential: pure code, no store, no clock.
+//! The attendance dialect's decision on a credential: pure code, no store, no clock.
 //!
 //! The attendance dialect accepts a known, valid user: a card of theirs, or their PIN typed on the
 //! keypad with their password when they have one. Everything else is refused with the reason, so
