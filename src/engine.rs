@@ -13,10 +13,15 @@ use crate::commands::{
 };
 use crate::config::AgentConfig;
 use crate::config::types::ReplyBatching;
+use crate::protocol::dialect::Dialect;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::options::{OptionReply, ServerOptions, ServerStamp, StampTable};
 use crate::protocol::record::batch_body;
 use crate::protocol::request::{self, DeviceIdentity, DeviceInfo};
+use crate::protocol::security::capabilities::Capabilities;
+use crate::protocol::security::reply::ServerParams;
+use crate::protocol::security::requests as security;
+use crate::protocol::security::rtstate::{DoorState, RelayPolarity};
 use crate::protocol::session::{
     Action, Handled, Mono, Now, Outcome, Session, SessionConfig, Step, Work,
 };
@@ -24,8 +29,10 @@ use crate::store::{QueryJob, QueryTarget, RecordKind, Store, StoreError, Tx, sco
 use crate::transport::Transport;
 use std::sync::Arc;
 
-/// The tables this terminal produces, in upload priority order.
+/// The tables an attendance terminal produces, in upload priority order.
 pub const UPLOAD_TABLES: [StampTable; 2] = [StampTable::AttLog, StampTable::OperLog];
+/// The tables an access controller produces (security dialect).
+pub const SECURITY_UPLOAD_TABLES: [StampTable; 1] = [StampTable::RtLog];
 /// Settings keys (scope [`scope::STATE`]).
 pub const LAST_CONTACT_KEY: &str = "last_contact";
 pub const CLOCK_CORRECTION_KEY: &str = "clock_correction_ms";
@@ -44,6 +51,10 @@ pub struct EngineConfig {
     pub batch_bytes: usize,
     /// The address INFO reports, when configured; otherwise the route to the server decides.
     pub ip: Option<String>,
+    /// Security dialect: what the device registers with [note §2.4, §2.7].
+    pub capabilities: Option<Capabilities>,
+    /// Security dialect: which relay level sets an `rtstate` relay bit [AMB-9].
+    pub relay_polarity: RelayPolarity,
 }
 
 impl EngineConfig {
@@ -59,14 +70,30 @@ impl EngineConfig {
                 },
                 default_time_zone: cfg.device.time_zone.0,
                 sync_clock: cfg.device.sync_clock,
+                dialect: cfg.device.dialect,
             },
             reply_batching: cfg.server.reply_batching,
             max_replies_per_request: cfg.server.max_replies_per_request.get() as usize,
             batch_records: cfg.upload.batch_records.get() as usize,
             batch_bytes: cfg.upload.batch_bytes.get() as usize,
             ip: cfg.device.ip.clone(),
+            capabilities: None,
+            relay_polarity: RelayPolarity::SetWhenEnergised,
         }
     }
+
+    fn upload_tables(&self) -> &'static [StampTable] {
+        match self.session.dialect {
+            Dialect::Attendance => &UPLOAD_TABLES,
+            Dialect::Security => &SECURITY_UPLOAD_TABLES,
+        }
+    }
+}
+
+/// The live state of the doors, which the security dialect reports through `rtstate` [note §3.2].
+pub trait DoorStates: Send {
+    /// A number that changes whenever any door's state changes, and the state of doors 1..=n.
+    fn door_states(&self) -> (u64, Vec<DoorState>);
 }
 
 /// The firmware version the device reports (INFO, `FWVersion`).
@@ -98,6 +125,8 @@ enum Prepared {
         next_key: String,
         count: usize,
     },
+    /// The `rtstate` upload of this state version.
+    State(u64),
 }
 
 pub struct Engine {
@@ -112,6 +141,9 @@ pub struct Engine {
     last_store_error: Option<String>,
     /// What was wrong with the last option block, so a server's quirks are logged once.
     last_option_warnings: Vec<String>,
+    door_states: Option<Box<dyn DoorStates>>,
+    /// The door-state version the server last acknowledged.
+    sent_state_version: Option<u64>,
 }
 
 impl Engine {
@@ -135,7 +167,10 @@ impl Engine {
             clock.adjust(ms - clock.correction_ms());
         }
         let known = block
-            .map(|b| options_from_block(&b, &serial))
+            .map(|b| match cfg.session.dialect {
+                Dialect::Attendance => options_from_block(&b, &serial),
+                Dialect::Security => ServerParams::parse(&b).to_options(),
+            })
             .unwrap_or_default();
         let mut session = Session::new(cfg.session.clone(), known, clock.now());
         if check.is_some() {
@@ -153,7 +188,14 @@ impl Engine {
             last_failure: None,
             last_store_error: None,
             last_option_warnings: Vec::new(),
+            door_states: None,
+            sent_state_version: None,
         })
+    }
+
+    /// Security dialect: where `rtstate` reads the doors from.
+    pub fn set_door_states(&mut self, states: Box<dyn DoorStates>) {
+        self.door_states = Some(states);
     }
 
     pub fn session(&self) -> &Session {
@@ -167,10 +209,14 @@ impl Engine {
     /// Makes the next exchange the session asks for, or says how long to wait.
     pub fn tick(&mut self) -> Tick {
         let now = self.clock.now();
-        let work = match self.store.read(work_summary) {
+        let tables = self.cfg.upload_tables();
+        let mut work = match self.store.read(|tx| work_summary(tx, tables)) {
             Ok(w) => w,
             Err(e) => return self.store_failed(now, e),
         };
+        if let Some(states) = &self.door_states {
+            work.state_changed = Some(states.door_states().0) != self.sent_state_version;
+        }
         match self.session.step(now, &work) {
             Step::Idle { until } => Tick::Idle { until },
             Step::Act(Action::Restart) => Tick::Restart,
@@ -200,6 +246,9 @@ impl Engine {
         let Some((req, prepared)) = self.prepare(action)? else {
             return Ok(());
         };
+        let token = self.session.token();
+        self.transport
+            .set_session_token(token.as_ref().map(|t| t.as_str()));
         let result = self.transport.exchange(&req);
         let after = self.clock.now();
         let handled = self.session.handle(after, action, result.as_ref());
@@ -219,6 +268,35 @@ impl Engine {
                     self.ip = ip.to_string();
                 }
                 (self.session.init_request(), Prepared::Nothing)
+            }
+            Action::Register => {
+                let Some(caps) = &self.cfg.capabilities else {
+                    log::error!("no capability list to register with; check the board");
+                    return Ok(None);
+                };
+                match security::registry(&serial, caps) {
+                    Ok(req) => (req, Prepared::Nothing),
+                    Err(e) => {
+                        log::error!("capability list cannot be sent: {e}");
+                        return Ok(None);
+                    }
+                }
+            }
+            Action::FetchConfig => (security::push(&serial), Prepared::Nothing),
+            Action::FetchTime => (security::rtdata_time(&serial), Prepared::Nothing),
+            Action::SendState => {
+                let Some(states) = &self.door_states else {
+                    return Ok(None);
+                };
+                let (version, doors) = states.door_states();
+                let time = self.clock.local_now();
+                match security::rtstate(&serial, &time, &doors, self.cfg.relay_polarity) {
+                    Ok(req) => (req, Prepared::State(version)),
+                    Err(e) => {
+                        log::error!("door state cannot be reported: {e:?}");
+                        return Ok(None);
+                    }
+                }
             }
             Action::PushOptions => (
                 request::push_options(&serial, &capabilities(self.session.options())),
@@ -250,7 +328,12 @@ impl Engine {
                 )
             }
             Action::Upload(table) => {
-                let (limit, bytes) = (self.cfg.batch_records, self.cfg.batch_bytes);
+                // One event per rtlog POST [AMB-33].
+                let limit = match table {
+                    StampTable::RtLog => 1,
+                    _ => self.cfg.batch_records,
+                };
+                let bytes = self.cfg.batch_bytes;
                 let table = *table;
                 let batch = self.store.write(|tx| {
                     let batch = tx.backlog(table, limit, bytes)?;
@@ -265,8 +348,12 @@ impl Engine {
                 let lines: Vec<&str> = batch.iter().map(|(_, l)| l.as_str()).collect();
                 // The stamp is the id of the newest record: non-zero and increasing [spec §6.1].
                 let stamp = u64::try_from(last_id).unwrap_or(0);
+                let req = match table {
+                    StampTable::RtLog => security::rtlog_line(&serial, &lines.join("\n")),
+                    _ => request::upload(&serial, table.as_str(), stamp, batch_body(&lines)),
+                };
                 (
-                    request::upload(&serial, table.as_str(), stamp, batch_body(&lines)),
+                    req,
                     Prepared::Upload {
                         table,
                         last_id,
@@ -348,11 +435,12 @@ impl Engine {
                 let effects = self.store.write(|tx| execute_batch(tx, &ctx, &batch))?;
                 self.apply_effects(now, effects)?;
             }
-            Outcome::Delivered => {
-                if let Prepared::Replies(seqs) = prepared {
-                    self.store.write(|tx| tx.delete_replies(&seqs))?;
-                }
-            }
+            Outcome::Handshaking => {}
+            Outcome::Delivered => match prepared {
+                Prepared::Replies(seqs) => self.store.write(|tx| tx.delete_replies(&seqs))?,
+                Prepared::State(version) => self.sent_state_version = Some(version),
+                _ => {}
+            },
             Outcome::Uploaded { server_count } => self.uploaded(now, prepared, server_count)?,
         }
         Ok(())
@@ -396,7 +484,7 @@ impl Engine {
                         .write(|tx| tx.advance_query_job(&job.cmd_id, &next_key, count))?;
                 }
             }
-            Prepared::Nothing | Prepared::Replies(_) => {}
+            Prepared::Nothing | Prepared::Replies(_) | Prepared::State(_) => {}
         }
         Ok(())
     }
@@ -426,9 +514,12 @@ impl Engine {
             self.last_option_warnings.clone_from(&reply.warnings);
         }
         let unix = now.utc_ms.div_euclid(1000);
+        let tables = self.cfg.upload_tables();
+        // A new connection: the server hears the door state again.
+        self.sent_state_version = None;
         self.store.write(|tx| {
             tx.set_setting(scope::SERVER, OPTION_BLOCK_KEY, body)?;
-            for table in UPLOAD_TABLES {
+            for &table in tables {
                 settle_stamp(tx, table, reply.options.stamp(table), check, unix)?;
             }
             tx.set_setting(scope::STATE, LAST_CONTACT_KEY, &unix.to_string())?;
@@ -486,9 +577,9 @@ impl Engine {
 }
 
 /// What the session needs to know about the store.
-fn work_summary(tx: &Tx<'_>) -> Result<Work, StoreError> {
+fn work_summary(tx: &Tx<'_>, tables: &[StampTable]) -> Result<Work, StoreError> {
     let mut backlog = Vec::new();
-    for table in UPLOAD_TABLES {
+    for &table in tables {
         if tx.has_backlog(table)? {
             backlog.push(table);
         }
@@ -497,6 +588,7 @@ fn work_summary(tx: &Tx<'_>) -> Result<Work, StoreError> {
         pending_replies: tx.count_pending_replies()? > 0,
         backlog,
         query_job: tx.has_query_job()?,
+        state_changed: false,
     })
 }
 

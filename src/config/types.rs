@@ -222,11 +222,7 @@ impl From<TimeZoneSetting> for String {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    Attendance,
-}
+pub use crate::protocol::dialect::Dialect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -115,6 +115,7 @@ impl Transport for FakeTransport {
     fn local_ip(&mut self) -> Option<std::net::IpAddr> {
         None
     }
+    fn set_session_token(&mut self, _token: Option<&str>) {}
 }
 
 struct Rig {
@@ -134,6 +135,8 @@ fn config(batching: ReplyBatching) -> EngineConfig {
         batch_records: 2,
         batch_bytes: 64 * 1024,
         ip: Some("10.0.0.5".into()),
+        capabilities: None,
+        relay_polarity: crate::protocol::security::rtstate::RelayPolarity::SetWhenEnergised,
     }
 }
 

@@ -26,6 +26,9 @@ pub enum StampTable {
     BioData,
     IdCard,
     ErrorLog,
+    /// The security dialect's event records (`table=rtlog`). It has no stamp, so it is not in
+    /// [`StampTable::ALL`], the tables an option block can carry a stamp for.
+    RtLog,
 }
 
 impl StampTable {
@@ -47,6 +50,7 @@ impl StampTable {
             StampTable::BioData => "BIODATA",
             StampTable::IdCard => "IDCARD",
             StampTable::ErrorLog => "ERRORLOG",
+            StampTable::RtLog => "rtlog",
         }
     }
 

@@ -6,18 +6,26 @@
 //! file, so tests drive it with a manual clock.
 //!
 //! Lifecycle: `Offline` → init (E1) → `Online`; any failure → `Offline` until `ErrorDelay` has
-//! passed, then init again [000 §5, spec §6.4]. Online, each step picks, in order: a REBOOT restart,
+//! passed, then init again [000 §5, spec §6.4]. The security dialect adds a handshake between
+//! init and `Online` [note §2.1]: registration when the server does not know the device, then the
+//! configuration download (`/iclock/push`) that completes the connection. Every request after
+//! registration carries the token [`Session::token`]; a server that rejects it (401, 403, 406)
+//! sends the device back to init and registration [AMB-4]. Online, each step picks, in order: a REBOOT restart,
 //! a requested re-init (CHECK), waiting command replies, the options push (E4), the getrequest poll
 //! when `Delay` has passed (a ping instead while a long upload runs and the server said
 //! `SupportPing`), query results, then record uploads as Realtime / TransInterval / TransTimes allow.
 
 use super::civil::LocalDateTime;
 use super::command::{CommandBatch, parse_batch};
+use super::dialect::Dialect;
 use super::http::{HttpRequest, HttpResponse, TransportError};
 use super::options::{
     OptionReply, ServerOptions, StampTable, TransData, UtcOffset, parse_option_reply,
 };
 use super::request::{self, DeviceIdentity, DeviceInfo};
+use super::security::reply::{ServerParams, registry_code, rtdata_time};
+use super::security::requests as security;
+use super::security::token::{Token, session_id_from_set_cookie};
 use super::version::{Feature, PushVersion};
 
 /// Milliseconds on a monotonic clock with an arbitrary origin.
@@ -49,6 +57,9 @@ pub const MAX_COMMANDS_PER_POLL: usize = 200;
 pub const MAX_TABLE_HOLD_SECS: u64 = 3600;
 /// Clock drift, in milliseconds, beyond which the server's `Date` corrects our clock.
 pub const CLOCK_SYNC_THRESHOLD_MS: i64 = 2000;
+/// Seconds between two `rtstate` uploads when nothing changed (security dialect): the note asks
+/// for the state "periodically" without a period [note §3.2].
+pub const RTSTATE_PERIOD_SECS: u64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -57,6 +68,7 @@ pub struct SessionConfig {
     pub default_time_zone: UtcOffset,
     /// Correct the clock from the server's `Date` header [spec §6.5].
     pub sync_clock: bool,
+    pub dialect: Dialect,
 }
 
 #[cfg(test)]
@@ -73,6 +85,7 @@ impl SessionConfig {
             },
             default_time_zone: UtcOffset(0),
             sync_clock: true,
+            dialect: Dialect::Attendance,
         }
     }
 }
@@ -85,11 +98,21 @@ pub struct Work {
     pub backlog: Vec<StampTable>,
     /// A DATA QUERY has results left to upload.
     pub query_job: bool,
+    /// The door state changed since the last `rtstate` upload (security dialect).
+    pub state_changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Init,
+    /// Security: `POST /iclock/registry` with the capability list (E4).
+    Register,
+    /// Security: `POST /iclock/push` for the server parameters (E5).
+    FetchConfig,
+    /// Security: `POST …table=rtstate` with the door state (E10).
+    SendState,
+    /// Security: `GET /iclock/rtdata?type=time` after `SET OPTIONS DateTime` (E32).
+    FetchTime,
     PushOptions,
     SendReplies,
     Poll,
@@ -112,6 +135,8 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Connected(Box<OptionReply>),
+    /// A handshake step succeeded; the next one follows (security dialect).
+    Handshaking,
     Commands(CommandBatch),
     /// Replies, options push or ping accepted.
     Delivered,
@@ -136,8 +161,18 @@ pub struct Handled {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Link {
-    Offline { retry_at: Mono },
+    Offline {
+        retry_at: Mono,
+    },
+    /// Security: init answered; registration or the configuration download comes next.
+    Handshake(Handshake),
     Online,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handshake {
+    Register,
+    FetchConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +207,13 @@ pub struct Session {
     reboot: Reboot,
     uploads_since_poll: u32,
     holds: Vec<Hold>,
+    /// Security: the server's `RegistryCode` and the latest `SessionID`, the token's inputs.
+    registry_code: Option<String>,
+    session_id: Option<String>,
+    next_state_at: Option<Mono>,
+    time_fetch_due: bool,
+    /// The correction an `rtdata` time answer asks for, handed out with its [`Handled`].
+    fetched_clock_adjust_ms: Option<i64>,
 }
 
 impl Session {
@@ -197,7 +239,31 @@ impl Session {
             reboot: Reboot::No,
             uploads_since_poll: 0,
             holds: Vec::new(),
+            registry_code: None,
+            session_id: None,
+            next_state_at: None,
+            time_fetch_due: false,
+            fetched_clock_adjust_ms: None,
         }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.cfg.dialect
+    }
+
+    /// Security: the `Cookie: token=` value once registered [note §2.11, AMB-3].
+    pub fn token(&self) -> Option<Token> {
+        let code = self.registry_code.as_deref()?;
+        Some(Token::compute(
+            code,
+            &self.cfg.identity.serial,
+            self.session_id.as_deref(),
+        ))
+    }
+
+    /// Security: fetch the server's time after `SET OPTIONS DateTime` [note §3.9, AMB-41].
+    pub fn request_time_fetch(&mut self) {
+        self.time_fetch_due = true;
     }
 
     pub fn options(&self) -> &ServerOptions {
@@ -270,6 +336,7 @@ impl Session {
             StampTable::ErrorLog => self.version.supports(Feature::ErrorLog),
             StampTable::BioData => self.version.supports(Feature::OperationLog),
             StampTable::IdCard => self.version.supports(Feature::IdCard),
+            StampTable::RtLog => self.cfg.dialect == Dialect::Security,
         }
     }
 
@@ -285,19 +352,22 @@ impl Session {
                 Action::Restart
             });
         }
-        if let Link::Offline { retry_at } = self.link {
-            return if now.mono >= retry_at {
-                Step::Act(Action::Init)
-            } else {
-                Step::Idle {
+        match self.link {
+            Link::Offline { retry_at } if now.mono >= retry_at => return Step::Act(Action::Init),
+            Link::Offline { retry_at } => {
+                return Step::Idle {
                     until: Some(retry_at),
-                }
-            };
+                };
+            }
+            Link::Handshake(Handshake::Register) => return Step::Act(Action::Register),
+            Link::Handshake(Handshake::FetchConfig) => return Step::Act(Action::FetchConfig),
+            Link::Online => {}
         }
         if self.reinit {
             return Step::Act(Action::Init);
         }
         self.run_upload_timers(now);
+        let state_due = self.next_state_at.is_some_and(|at| now.mono >= at);
         if work.pending_replies {
             return Step::Act(Action::SendReplies);
         }
@@ -312,6 +382,12 @@ impl Session {
             } else {
                 Action::Poll
             });
+        }
+        if self.time_fetch_due {
+            return Step::Act(Action::FetchTime);
+        }
+        if self.cfg.dialect == Dialect::Security && (work.state_changed || state_due) {
+            return Step::Act(Action::SendState);
         }
         if work.query_job {
             return Step::Act(Action::QueryUpload);
@@ -330,6 +406,9 @@ impl Session {
     /// The getrequest for this poll. `INFO=` goes along on the first poll after init and whenever
     /// the figures changed since the last one the server accepted [000 §9; 004 §3.2.4 note 2].
     pub fn poll_request(&mut self, info: DeviceInfo) -> HttpRequest {
+        if self.cfg.dialect == Dialect::Security {
+            return security::getrequest(&self.cfg.identity.serial);
+        }
         let send_info = self.last_info.as_ref() != Some(&info);
         let req = request::getrequest(&self.cfg.identity.serial, send_info.then_some(&info));
         self.info_in_flight = Some(info);
@@ -337,7 +416,11 @@ impl Session {
     }
 
     pub fn init_request(&self) -> HttpRequest {
-        request::init(&self.cfg.identity)
+        let id = &self.cfg.identity;
+        match self.cfg.dialect {
+            Dialect::Attendance => request::init(id),
+            Dialect::Security => security::init(&id.serial, id.push_version, &[]),
+        }
     }
 
     pub fn ping_request(&self) -> HttpRequest {
@@ -359,6 +442,14 @@ impl Session {
             Err(e) => self.fail(now, format!("{e}")),
             Ok(resp) if !resp.is_success() => {
                 let reason = format!("HTTP {} {}", resp.status, first_line(&resp.text()));
+                if self.rejects_token(action, resp.status) {
+                    log::warn!(
+                        "server rejected the token (HTTP {}): registering again",
+                        resp.status
+                    );
+                    self.registry_code = None;
+                    self.session_id = None;
+                }
                 if let (Action::Upload(table), 400..=499) = (action, resp.status) {
                     self.hold(now, *table);
                 }
@@ -375,13 +466,72 @@ impl Session {
         }
         Handled {
             outcome,
-            clock_adjust_ms,
+            clock_adjust_ms: self.fetched_clock_adjust_ms.take().or(clock_adjust_ms),
         }
     }
 
     fn handle_success(&mut self, now: Now, action: &Action, resp: &HttpResponse) -> Outcome {
         let text = resp.text();
         match action {
+            Action::Init if self.cfg.dialect == Dialect::Security => {
+                let params = ServerParams::parse(&text);
+                // Registered: the answer carries the code (and perhaps a SessionID) [note §2.2].
+                match params.registry_code.filter(|_| params.registered) {
+                    Some(code) => {
+                        self.registry_code = Some(code);
+                        if params.session_id.is_some() {
+                            self.session_id = params.session_id;
+                        }
+                        self.link = Link::Handshake(Handshake::FetchConfig);
+                    }
+                    None => {
+                        self.registry_code = None;
+                        self.session_id = None;
+                        self.link = Link::Handshake(Handshake::Register);
+                    }
+                }
+                Outcome::Handshaking
+            }
+            Action::Register => match registry_code(&text) {
+                Some(code) => {
+                    self.registry_code = Some(code);
+                    let cookie_session = resp
+                        .headers
+                        .iter()
+                        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+                        .find_map(|(_, v)| session_id_from_set_cookie(v));
+                    if cookie_session.is_some() {
+                        self.session_id = cookie_session;
+                    }
+                    self.link = Link::Handshake(Handshake::FetchConfig);
+                    Outcome::Handshaking
+                }
+                None => self.fail(now, format!("registration refused: {}", first_line(&text))),
+            },
+            Action::FetchConfig => {
+                let params = ServerParams::parse(&text);
+                if params.session_id.is_some() {
+                    self.session_id = params.session_id.clone();
+                }
+                let options = params.to_options();
+                self.connected(now, &options);
+                Outcome::Connected(Box::new(OptionReply {
+                    options,
+                    serial: self.cfg.identity.serial.clone(),
+                    warnings: Vec::new(),
+                }))
+            }
+            Action::FetchTime => {
+                self.time_fetch_due = false;
+                match rtdata_time(&text) {
+                    Some((utc, zone)) => {
+                        self.options.time_zone = Some(zone);
+                        self.fetched_clock_adjust_ms = clock_drift(utc, now.utc_ms);
+                    }
+                    None => log::warn!("unreadable time answer: {}", first_line(&text)),
+                }
+                Outcome::Delivered
+            }
             Action::Init => match parse_option_reply(&text, &self.cfg.identity.serial) {
                 Ok(reply) => {
                     self.connected(now, &reply.options);
@@ -397,7 +547,7 @@ impl Session {
                 }
                 Outcome::Commands(parse_batch(&text, MAX_COMMANDS_PER_POLL))
             }
-            Action::Upload(_) | Action::QueryUpload => match parse_ack(&text) {
+            Action::Upload(_) | Action::QueryUpload => match self.parse_upload_ack(&text) {
                 Some(server_count) => {
                     if let Action::Upload(table) = action {
                         self.holds.retain(|h| h.table != *table);
@@ -410,7 +560,7 @@ impl Session {
                     format!("upload not acknowledged: {}", first_line(&text)),
                 ),
             },
-            Action::SendReplies | Action::PushOptions | Action::Ping => {
+            Action::SendReplies | Action::PushOptions | Action::Ping | Action::SendState => {
                 if parse_ack(&text).is_none() {
                     return self.fail(now, format!("expected OK, got {}", first_line(&text)));
                 }
@@ -418,6 +568,9 @@ impl Session {
                     Action::PushOptions => self.push_options_due = false,
                     Action::Ping => {
                         self.next_poll = now.mono.plus_secs(u64::from(self.options.delay_secs))
+                    }
+                    Action::SendState => {
+                        self.next_state_at = Some(now.mono.plus_secs(RTSTATE_PERIOD_SECS));
                     }
                     _ => {}
                 }
@@ -440,7 +593,27 @@ impl Session {
         self.info_in_flight = None;
         self.push_options_due = options.push_options_flag;
         self.uploads_since_poll = 0;
+        // The state goes up right after connecting, then on change and periodically.
+        self.next_state_at = (self.cfg.dialect == Dialect::Security).then_some(now.mono);
         self.reset_upload_timers(now);
+    }
+
+    /// Whether a refusal of `action` with `status` means the server no longer accepts our token
+    /// (security dialect, AMB-4). A 406 to the registry itself is a refused registration.
+    fn rejects_token(&self, action: &Action, status: u16) -> bool {
+        self.cfg.dialect == Dialect::Security
+            && *action != Action::Register
+            && *action != Action::Init
+            && matches!(status, 401 | 403 | 406)
+    }
+
+    /// An upload's acknowledgement: `OK[:N]` in both dialects; the security dialect's querydata
+    /// and table uploads also answer `<table>=<n>` (AMB-7).
+    fn parse_upload_ack(&self, body: &str) -> Option<Option<u64>> {
+        parse_ack(body).or_else(|| match self.cfg.dialect {
+            Dialect::Attendance => None,
+            Dialect::Security => parse_count_ack(body).map(Some),
+        })
     }
 
     fn fail(&mut self, now: Now, reason: String) -> Outcome {
@@ -549,6 +722,7 @@ impl Session {
             .min();
         [
             Some(self.next_poll),
+            self.next_state_at,
             self.next_interval,
             trans_time,
             hold_expiry,
@@ -568,6 +742,21 @@ pub fn parse_ack(body: &str) -> Option<Option<u64>> {
         .strip_prefix(':')
         .and_then(|n| n.trim().parse().ok());
     Some(count)
+}
+
+/// `<table>=<n>` or `<table>: <n>` (AMB-7): the security dialect's count acknowledgement.
+pub fn parse_count_ack(body: &str) -> Option<u64> {
+    let line = body.lines().next()?.trim();
+    let (name, count) = line.split_once(['=', ':'])?;
+    let name_ok = !name.trim().is_empty()
+        && name
+            .trim()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !name_ok {
+        return None;
+    }
+    count.trim().parse().ok()
 }
 
 /// How far the clock must move to agree with a server `Date` (1 s resolution), if beyond the
@@ -1100,5 +1289,245 @@ mod tests {
             panic!()
         };
         assert_eq!(batch.commands.len(), 2);
+    }
+
+    fn security_session(clock: &Clock) -> Session {
+        let mut cfg = SessionConfig::for_tests(SN);
+        cfg.dialect = Dialect::Security;
+        cfg.identity.push_version = PushVersion::new(3, 1, 2);
+        Session::new(cfg, ServerOptions::default(), clock.now)
+    }
+
+    const PUSH_ANSWER: &str = "ServerVersion=3.1.2\nRequestDelay=5\nErrorDelay=40\nSessionID=S2\n";
+
+    /// Init (unregistered), registry, push: the handshake of note §2.1.
+    fn security_connect(s: &mut Session, clock: &Clock) {
+        assert_eq!(s.step(clock.now, &Work::default()), Step::Act(Action::Init));
+        assert_eq!(
+            s.init_request().target,
+            format!("/iclock/cdata?SN={SN}&options=all&pushver=3.1.2")
+        );
+        let h = s.handle(clock.now, &Action::Init, Ok(&ok("OK")));
+        assert_eq!(h.outcome, Outcome::Handshaking);
+        assert_eq!(s.token(), None, "no token before registration");
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::Register)
+        );
+        let registered =
+            ok("RegistryCode=Uy47fxftP3").with_header("Set-Cookie", "JSESSIONID=S1; Path=/");
+        let h = s.handle(clock.now, &Action::Register, Ok(&registered));
+        assert_eq!(h.outcome, Outcome::Handshaking);
+        assert_eq!(
+            s.token().unwrap().as_str(),
+            Token::compute("Uy47fxftP3", SN, Some("S1")).as_str(),
+            "the registry cookie's session id counts until push sends one"
+        );
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::FetchConfig)
+        );
+        let h = s.handle(clock.now, &Action::FetchConfig, Ok(&ok(PUSH_ANSWER)));
+        assert!(matches!(h.outcome, Outcome::Connected(_)), "{h:?}");
+    }
+
+    #[test]
+    fn security_handshake_registers_then_downloads_the_configuration() {
+        let clock = Clock::new();
+        let mut s = security_session(&clock);
+        security_connect(&mut s, &clock);
+        assert!(s.is_online());
+        assert_eq!(
+            s.token().unwrap().as_str(),
+            Token::compute("Uy47fxftP3", SN, Some("S2")).as_str()
+        );
+        assert_eq!(s.options().delay_secs, 5);
+        assert_eq!(s.options().error_delay_secs, 40);
+        // The state goes up first, then the poll, without INFO.
+        let work = Work {
+            state_changed: true,
+            ..Work::default()
+        };
+        assert_eq!(s.step(clock.now, &Work::default()), Step::Act(Action::Poll));
+        assert_eq!(
+            s.poll_request(info(0)).target,
+            format!("/iclock/getrequest?SN={SN}")
+        );
+        s.handle(clock.now, &Action::Poll, Ok(&ok("OK")));
+        assert_eq!(s.step(clock.now, &work), Step::Act(Action::SendState));
+    }
+
+    #[test]
+    fn a_registered_device_goes_straight_to_the_configuration_download() {
+        let clock = Clock::new();
+        let mut s = security_session(&clock);
+        s.step(clock.now, &Work::default());
+        let answer = "registry=ok\nRegistryCode=abc\nSessionID=S9\n";
+        s.handle(clock.now, &Action::Init, Ok(&ok(answer)));
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::FetchConfig)
+        );
+        assert_eq!(
+            s.token().unwrap().as_str(),
+            Token::compute("abc", SN, Some("S9")).as_str()
+        );
+    }
+
+    #[test]
+    fn a_refused_registration_waits_error_delay_and_starts_over() {
+        let mut clock = Clock::new();
+        let mut s = security_session(&clock);
+        s.step(clock.now, &Work::default());
+        s.handle(clock.now, &Action::Init, Ok(&ok("OK")));
+        let h = s.handle(
+            clock.now,
+            &Action::Register,
+            Ok(&HttpResponse::new(406, "406")),
+        );
+        let Outcome::Failed { retry_at, .. } = h.outcome else {
+            panic!("{h:?}")
+        };
+        assert_eq!(retry_at, clock.now.mono.plus_secs(30), "default ErrorDelay");
+        // A 200 answer without a code is a refusal too.
+        clock.advance_to(retry_at);
+        assert_eq!(s.step(clock.now, &Work::default()), Step::Act(Action::Init));
+        s.handle(clock.now, &Action::Init, Ok(&ok("OK")));
+        let h = s.handle(clock.now, &Action::Register, Ok(&ok("406")));
+        assert!(matches!(h.outcome, Outcome::Failed { .. }));
+        assert_eq!(s.token(), None);
+    }
+
+    #[test]
+    fn a_rejected_token_sends_the_device_back_to_registration() {
+        for status in [401, 403, 406] {
+            let mut clock = Clock::new();
+            let mut s = security_session(&clock);
+            security_connect(&mut s, &clock);
+            s.poll_request(info(0));
+            let h = s.handle(clock.now, &Action::Poll, Ok(&HttpResponse::new(status, "")));
+            let Outcome::Failed { retry_at, .. } = h.outcome else {
+                panic!("{h:?}")
+            };
+            assert_eq!(s.token(), None, "{status}");
+            clock.advance_to(retry_at);
+            assert_eq!(s.step(clock.now, &Work::default()), Step::Act(Action::Init));
+            s.handle(clock.now, &Action::Init, Ok(&ok("OK")));
+            assert_eq!(
+                s.step(clock.now, &Work::default()),
+                Step::Act(Action::Register),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_server_error_keeps_the_registration() {
+        let clock = Clock::new();
+        let mut s = security_session(&clock);
+        security_connect(&mut s, &clock);
+        s.poll_request(info(0));
+        s.handle(clock.now, &Action::Poll, Ok(&HttpResponse::new(503, "")));
+        assert!(s.token().is_some());
+    }
+
+    #[test]
+    fn the_door_state_goes_up_on_change_and_every_period() {
+        let mut clock = Clock::new();
+        let mut s = security_session(&clock);
+        security_connect(&mut s, &clock);
+        s.poll_request(info(0));
+        s.handle(clock.now, &Action::Poll, Ok(&ok("OK")));
+        // Right after connecting, even without a change.
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::SendState)
+        );
+        s.handle(clock.now, &Action::SendState, Ok(&ok("OK")));
+        let period_end = clock.now.mono.plus_secs(RTSTATE_PERIOD_SECS);
+        clock.advance_secs(1);
+        let Step::Idle { until } = s.step(clock.now, &Work::default()) else {
+            panic!()
+        };
+        assert!(until.is_some_and(|u| u <= period_end));
+        let changed = Work {
+            state_changed: true,
+            ..Work::default()
+        };
+        assert_eq!(s.step(clock.now, &changed), Step::Act(Action::SendState));
+        s.handle(clock.now, &Action::SendState, Ok(&ok("OK")));
+        clock.advance_to(period_end.plus_secs(1));
+        // The poll is due too and comes first.
+        if s.step(clock.now, &Work::default()) == Step::Act(Action::Poll) {
+            s.poll_request(info(0));
+            s.handle(clock.now, &Action::Poll, Ok(&ok("OK")));
+        }
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::SendState)
+        );
+    }
+
+    #[test]
+    fn rtlog_records_go_up_one_by_one_and_count_acks_are_accepted() {
+        let clock = Clock::new();
+        let mut s = security_session(&clock);
+        security_connect(&mut s, &clock);
+        s.poll_request(info(0));
+        s.handle(clock.now, &Action::Poll, Ok(&ok("OK")));
+        s.handle(clock.now, &Action::SendState, Ok(&ok("OK")));
+        let work = backlog(&[StampTable::RtLog]);
+        let up = Action::Upload(StampTable::RtLog);
+        assert_eq!(s.step(clock.now, &work), Step::Act(up.clone()));
+        assert_eq!(
+            s.handle(clock.now, &up, Ok(&ok("OK"))).outcome,
+            Outcome::Uploaded { server_count: None }
+        );
+        assert_eq!(
+            s.handle(clock.now, &Action::QueryUpload, Ok(&ok("transaction=12")))
+                .outcome,
+            Outcome::Uploaded {
+                server_count: Some(12)
+            }
+        );
+        assert!(matches!(
+            s.handle(clock.now, &up, Ok(&ok("error: table locked")))
+                .outcome,
+            Outcome::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn the_time_fetch_moves_the_clock_and_takes_the_server_zone() {
+        let clock = Clock::new();
+        let mut s = security_session(&clock);
+        security_connect(&mut s, &clock);
+        s.request_time_fetch();
+        s.poll_request(info(0));
+        s.handle(clock.now, &Action::Poll, Ok(&ok("OK")));
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::FetchTime)
+        );
+        // 2026-11-23 00:01:00 GMT in App 5 seconds, an hour ahead of the manual clock.
+        let server = LocalDateTime::new(2026, 11, 23, 1, 0, 0).unwrap();
+        let body = format!("DateTime={},ServerTZ=+0800", server.to_zk_packed());
+        let h = s.handle(clock.now, &Action::FetchTime, Ok(&ok(&body)));
+        assert_eq!(h.clock_adjust_ms, Some(3_600_500));
+        assert_eq!(s.time_zone(), UtcOffset(480));
+        assert_ne!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::FetchTime)
+        );
+    }
+
+    #[test]
+    fn parses_count_acknowledgements() {
+        assert_eq!(parse_count_ack("user=5"), Some(5));
+        assert_eq!(parse_count_ack("user: 5\n"), Some(5));
+        assert_eq!(parse_count_ack("transaction=0"), Some(0));
+        assert_eq!(parse_count_ack("error description"), None);
+        assert_eq!(parse_count_ack("=5"), None);
+        assert_eq!(parse_count_ack("a b=5"), None);
     }
 }

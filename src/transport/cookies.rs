@@ -1,7 +1,8 @@
 //! Cookies the server sets, sent back on later requests [000 §6, §10; spec G15, AMB-12].
 //!
 //! A terminal talks to one server, so the jar keeps name=value pairs only (no domain or path
-//! matching). A configured `token` is sent until the server sets a token of its own.
+//! matching). A configured `token` is sent until the server sets a token of its own. The security
+//! dialect's session token (computed, AMB-3) goes first and wins over both.
 
 use crate::protocol::http::set_cookie_pair;
 
@@ -13,6 +14,7 @@ const MAX_COOKIE_LEN: usize = 4096;
 pub struct CookieJar {
     cookies: Vec<(String, String)>,
     configured_token: Option<String>,
+    session_token: Option<String>,
 }
 
 impl CookieJar {
@@ -20,7 +22,12 @@ impl CookieJar {
         CookieJar {
             cookies: Vec::new(),
             configured_token,
+            session_token: None,
         }
+    }
+
+    pub fn set_session_token(&mut self, token: Option<&str>) {
+        self.session_token = token.map(str::to_owned);
     }
 
     /// Takes one `Set-Cookie` header value (read by [`set_cookie_pair`]: quotes removed). `Max-Age`
@@ -41,12 +48,17 @@ impl CookieJar {
 
     /// The `Cookie` header value to send, if any.
     pub fn header(&self) -> Option<String> {
-        let mut pairs: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
+        let session_token = self.session_token.iter().map(|t| format!("token={t}"));
+        let mut pairs: Vec<String> = session_token
+            .chain(
+                self.cookies
+                    .iter()
+                    .filter(|(n, _)| self.session_token.is_none() || n != "token")
+                    .map(|(n, v)| format!("{n}={v}")),
+            )
             .collect();
         if let Some(token) = &self.configured_token
+            && self.session_token.is_none()
             && !self.cookies.iter().any(|(n, _)| n == "token")
         {
             pairs.push(format!("token={token}"));
@@ -92,6 +104,23 @@ mod tests {
         );
         jar.store("token=server; Path=/");
         assert_eq!(jar.header().as_deref(), Some("token=server"));
+    }
+
+    #[test]
+    fn the_session_token_goes_first_and_wins() {
+        let mut jar = CookieJar::new(Some("configured".into()));
+        jar.store("JSESSIONID=abc; Path=/");
+        jar.store("token=server");
+        jar.set_session_token(Some("0123abcd"));
+        assert_eq!(
+            jar.header().as_deref(),
+            Some("token=0123abcd; JSESSIONID=abc")
+        );
+        jar.set_session_token(None);
+        assert_eq!(
+            jar.header().as_deref(),
+            Some("JSESSIONID=abc; token=server")
+        );
     }
 
     #[test]

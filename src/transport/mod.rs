@@ -23,6 +23,10 @@ pub trait Transport {
 
     /// This device's address on the route to the server, for INFO.
     fn local_ip(&mut self) -> Option<IpAddr>;
+
+    /// The security dialect's session token, sent as `Cookie: token=…` from now on (`None`: the
+    /// session has none) [note §2.11].
+    fn set_session_token(&mut self, token: Option<&str>);
 }
 
 pub struct HttpTransport {
@@ -155,6 +159,10 @@ impl Transport for HttpTransport {
         let result = self.send(req);
         crate::logging::log_exchange(self.decode, req, &result, started.elapsed_ms());
         result
+    }
+
+    fn set_session_token(&mut self, token: Option<&str>) {
+        self.jar.set_session_token(token);
     }
 
     fn local_ip(&mut self) -> Option<IpAddr> {

@@ -1,9 +1,13 @@
-//! Parsing the server's answers to init, registry and push [note §2.2, §2.4–§2.6]. Status codes
+//! Parsing the server's answers to init, registry, push and the time fetch [note §2.2, §2.4–§2.6,
+//! §3.9]. Status codes
 //! (406, 401, …) are the caller's; these functions read bodies only and never fail.
 
 use std::ops::RangeInclusive;
 
-use crate::protocol::options::{Continuation, TimeOfDay, key_value_pairs, parse_trans_times};
+use crate::protocol::civil::LocalDateTime;
+use crate::protocol::options::{
+    Continuation, ServerOptions, TimeOfDay, UtcOffset, key_value_pairs, parse_trans_times,
+};
 use crate::protocol::version::PushVersion;
 
 /// Bounds the parser clamps the server's numbers to. The note gives a range only for `ErrorDelay`
@@ -158,6 +162,54 @@ impl ServerParams {
         }
         params
     }
+
+    /// The parameters as the shared session engine keeps them: `RequestDelay` is the poll delay,
+    /// and the device pings during long uploads (note §2.14), so ping support is on. The server
+    /// sends no time zone in this dialect; `GET /iclock/rtdata` can supply one (note §3.9).
+    pub fn to_options(&self) -> ServerOptions {
+        ServerOptions {
+            error_delay_secs: self.error_delay_secs,
+            delay_secs: self.request_delay_secs,
+            trans_times: self.trans_times.clone(),
+            trans_interval_min: self.trans_interval_mins,
+            realtime: self.realtime,
+            server_ver: self.server_version.clone(),
+            push_prot_ver: Some(self.push_prot_ver),
+            push_options_flag: self.push_options_flag,
+            support_ping: true,
+            ..ServerOptions::default()
+        }
+    }
+}
+
+/// The answer to `GET /iclock/rtdata?type=time` (note §3.9): `DateTime=<App 5 seconds, GMT>,
+/// ServerTZ=<±HHMM>`, as the UTC Unix time and the server's offset. `None` when either is
+/// missing or unreadable.
+pub fn rtdata_time(body: &str) -> Option<(i64, UtcOffset)> {
+    let (pairs, _) = key_value_pairs(body.split([',', '\n']), Continuation::Skip);
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let utc = LocalDateTime::from_zk_packed(value("DateTime")?.parse().ok()?)?;
+    let zone = value("ServerTZ")?;
+    let (sign, digits) = match zone.as_bytes().first()? {
+        b'+' => (1, &zone[1..]),
+        b'-' => (-1, &zone[1..]),
+        _ => (1, zone),
+    };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..].parse().ok()?;
+    if hours > 14 || minutes > 59 {
+        return None;
+    }
+    Some((utc.to_unix(0), UtcOffset(sign * (hours * 60 + minutes))))
 }
 
 #[cfg(test)]

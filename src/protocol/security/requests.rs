@@ -49,10 +49,15 @@ pub fn getrequest(serial: &str) -> HttpRequest {
 
 /// `POST /iclock/cdata?SN=…&table=rtlog` with one event record (E9) [note §3.1, AMB-33].
 pub fn rtlog(serial: &str, log: &RtLog) -> Result<HttpRequest, RtLogError> {
-    Ok(HttpRequest::post(
+    Ok(rtlog_line(serial, &log.encode()?))
+}
+
+/// [`rtlog`] for a record already encoded (as the store keeps it).
+pub fn rtlog_line(serial: &str, line: &str) -> HttpRequest {
+    HttpRequest::post(
         format!("/iclock/cdata?SN={}&table=rtlog", enc(serial)),
-        log.encode()?.into_bytes(),
-    ))
+        line.as_bytes().to_vec(),
+    )
 }
 
 /// `POST /iclock/cdata?SN=…&table=rtstate` with the state of doors 1..=n (E10) [note §3.2]; see
