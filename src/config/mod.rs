@@ -181,12 +181,43 @@ fn default_log_level() -> LogLevel {
     LogLevel::parse(defaults::LOG_LEVEL).expect("the default level parses")
 }
 
-/// The hardware description. The simulated board needs nothing else; the GPIO and reader
-/// sections of real boards come with the hardware drivers.
+/// The hardware description: the board and its doors. The GPIO lines and reader buses of real
+/// boards come with the hardware drivers.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoardConfig {
     pub board: BoardSection,
+    /// The doors, numbered 1..=n in order (`eventaddr`, `Door<N>…` options). An attendance
+    /// terminal may have none.
+    #[serde(default, rename = "door")]
+    pub doors: Vec<DoorConfig>,
+}
+
+/// One door: its lock relay, sensor, exit button and the readers on each side.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoorConfig {
+    /// The sides that have a reader: `in`, `out` or both (`inoutstatus` of its events).
+    #[serde(default = "both_sides")]
+    pub readers: Vec<ReaderSide>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReaderSide {
+    In,
+    Out,
+}
+
+fn both_sides() -> Vec<ReaderSide> {
+    vec![ReaderSide::In, ReaderSide::Out]
+}
+
+impl BoardConfig {
+    /// The number of readers over all doors (`ReaderCount`).
+    pub fn reader_count(&self) -> usize {
+        self.doors.iter().map(|d| d.readers.len()).sum()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -240,11 +271,24 @@ pub fn load_agent(path: &Path) -> Result<AgentConfig, ConfigError> {
 
 /// Reads and checks a board file; `sim` is the built-in simulated board.
 pub fn load_board(spec: &str) -> Result<BoardConfig, ConfigError> {
-    if spec == "sim" {
-        return parse(SIM_BOARD, Path::new("board/sim.toml (built in)"));
+    let (board, path): (BoardConfig, &Path) = if spec == "sim" {
+        let path = Path::new("board/sim.toml (built in)");
+        (parse(SIM_BOARD, path)?, path)
+    } else {
+        let path = Path::new(spec);
+        (parse(&read(path)?, path)?, path)
+    };
+    // rtstate reports at most 8 doors [note §3.2].
+    let max = crate::protocol::security::rtstate::MAX_DOORS;
+    if board.doors.len() > max {
+        return Err(ConfigError {
+            file: path.to_owned(),
+            line: None,
+            key: Some("door".into()),
+            reason: format!("{} doors; a board has at most {max}", board.doors.len()),
+        });
     }
-    let path = Path::new(spec);
-    parse(&read(path)?, path)
+    Ok(board)
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -389,9 +433,26 @@ mod tests {
     }
 
     #[test]
+    fn refuses_a_board_with_more_doors_than_rtstate_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        let doors = "[[door]]\n".repeat(9);
+        std::fs::write(
+            &path,
+            format!("[board]\nname = \"big\"\ndriver = \"sim\"\nopkg_arch = \"all\"\n{doors}"),
+        )
+        .unwrap();
+        let e = load_board(path.to_str().unwrap()).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("door"));
+        assert!(e.reason.contains("9 doors"), "{e}");
+    }
+
+    #[test]
     fn loads_the_built_in_sim_board() {
         let b = load_board("sim").unwrap();
         assert_eq!(b.board.driver, BoardDriver::Sim);
+        assert_eq!(b.doors.len(), 2);
+        assert_eq!(b.reader_count(), 4);
     }
 
     #[test]
