@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod hal;
 pub mod logging;
 pub mod protocol;
 pub mod server;
