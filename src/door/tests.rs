@@ -596,3 +596,15 @@ fn switching_the_sensor_type_off_shows_no_sensor_in_rtstate() {
     assert!(changed.state_changed);
     assert_eq!(door.state().sensor, SensorState::NoSensor);
 }
+
+#[test]
+fn drive_time_zero_releases_nothing() {
+    let mut door = closed_door(DoorSettings {
+        drive_secs: 0,
+        ..settings()
+    });
+    assert_eq!(door.handle(T0, PASS), Output::default());
+    assert_eq!(codes(&door.handle(at(1), Input::ExitButton)), [202]);
+    assert!(!door.state().relay_energised);
+    assert_eq!(door.next_deadline(), None);
+}
