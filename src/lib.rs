@@ -7,6 +7,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod door;
 pub mod engine;
 pub mod hal;
 pub mod logging;
