@@ -1,5 +1,6 @@
 //! Server dialects: the option block, upload acknowledgements and `devicecmd` parsing of the real
-//! servers described in server-dialects.md, as presets of the fake server.
+//! servers described in server-dialects.md, as presets of the fake server, and the Security PUSH
+//! dialect's server parameters [note §2.2, §2.5, §2.6].
 
 use crate::protocol::options::StampTable;
 
@@ -16,6 +17,11 @@ pub enum Preset {
     /// stamps on a fresh device, ack `OK:<n>`, and a reply parser that reads only the first `ID`
     /// of a `devicecmd` body and lets later `Return=` keys overwrite earlier ones.
     SingleResult,
+    /// The Security PUSH 3.1.2 dialect (access control) [note §2–§3]: registration and a session
+    /// token, server parameters as LF-joined lines without a trailing LF (the seed's
+    /// `Content-Length`s count none), `OK` for `rtlog`/`rtstate` and other plain uploads,
+    /// batched result parsing. Every request but init and registry must carry the token.
+    Security,
 }
 
 /// How the server reads a `devicecmd` body (server-dialects §2.4).
@@ -28,13 +34,21 @@ pub(super) enum ResultParser {
     FirstOnly,
 }
 
-/// One value of the option block: fixed text, or the stamp of an upload table (echo, override or
-/// the preset's fresh value, decided when the block is rendered).
+/// One value of the option block: fixed text, the stamp of an upload table (echo, override or
+/// the preset's fresh value), or the asking device's registration code or session id (Security);
+/// all but the text are decided when the block is rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum OptionValue {
     Text(String),
     Stamp(StampTable),
+    RegistryCode,
+    SessionId,
 }
+
+/// Security keys sent only in the registered init answer, not in the `push` answer: the seed's
+/// `push` template and example carry neither `registry`, `RegistryCode` nor `PushProtVer`
+/// [seed 003 §4.1, §4.5].
+pub(super) const INIT_ONLY_KEYS: [&str; 3] = ["registry", "RegistryCode", "PushProtVer"];
 
 /// The tables whose `<TABLE>Stamp` key the option block carries, in the order they are sent.
 const STAMPED_TABLES: [StampTable; 4] = [
@@ -49,7 +63,7 @@ impl Preset {
     pub(super) fn commands_per_poll(self) -> usize {
         match self {
             Preset::SingleResult => 1,
-            Preset::Standard | Preset::Crlf => 20,
+            Preset::Standard | Preset::Crlf | Preset::Security => 20,
         }
     }
 
@@ -57,42 +71,45 @@ impl Preset {
     pub(super) fn result_parser(self) -> ResultParser {
         match self {
             Preset::SingleResult => ResultParser::FirstOnly,
-            Preset::Standard | Preset::Crlf => ResultParser::Batched,
+            Preset::Standard | Preset::Crlf | Preset::Security => ResultParser::Batched,
         }
     }
 
-    /// The stamp value sent for a table the device has never uploaded.
+    /// The stamp value sent for a table the device has never uploaded (Security sends no stamps).
     pub(super) fn fresh_stamp(self) -> &'static str {
         match self {
             Preset::Standard => "None",
-            Preset::Crlf | Preset::SingleResult => "0",
+            Preset::Crlf | Preset::SingleResult | Preset::Security => "0",
         }
     }
 
-    /// The acknowledgement body for an upload of `count` lines.
+    /// The acknowledgement body for an upload of `count` lines (Security: `rtlog`, `rtstate`,
+    /// `irstate`, `testdata`… are all answered `OK` [note §3.1–§3.7]).
     pub(super) fn ack(self, count: usize) -> String {
         match self {
             Preset::Standard => format!("OK: {count}"),
-            Preset::Crlf => "OK".to_owned(),
+            Preset::Crlf | Preset::Security => "OK".to_owned(),
             Preset::SingleResult => format!("OK:{count}"),
         }
     }
 
     /// The option block's keys in the order they are sent, before any `set_option`.
     pub(super) fn default_options(self) -> Vec<(String, OptionValue)> {
-        let trans_flag = match self {
-            Preset::Standard => {
-                "TransData AttLog\tOpLog\tAttPhoto\tEnrollUser\tChgUser\tEnrollFP\tChgFP\tUserPic"
-            }
-            Preset::Crlf => "1111000000",
-            Preset::SingleResult => {
-                "TransData AttLog OpLog AttPhoto EnrollUser ChgUser EnrollFP ChgFP UserPic"
-            }
-        };
-        let (time_zone, encrypt, push_options_flag) = match self {
-            Preset::Standard => ("0", "None", "1"),
-            Preset::Crlf => ("+07:00", "0", "0"),
-            Preset::SingleResult => ("0", "0", "1"),
+        let (trans_flag, time_zone, encrypt, push_options_flag) = match self {
+            Preset::Standard => (
+                "TransData AttLog\tOpLog\tAttPhoto\tEnrollUser\tChgUser\tEnrollFP\tChgFP\tUserPic",
+                "0",
+                "None",
+                "1",
+            ),
+            Preset::Crlf => ("1111000000", "+07:00", "0", "0"),
+            Preset::SingleResult => (
+                "TransData AttLog OpLog AttPhoto EnrollUser ChgUser EnrollFP ChgFP UserPic",
+                "0",
+                "0",
+                "1",
+            ),
+            Preset::Security => return security_parameters(),
         };
         let mut options: Vec<(String, OptionValue)> = STAMPED_TABLES
             .into_iter()
@@ -128,7 +145,7 @@ impl Preset {
         let (ending, trailing) = match self {
             Preset::Standard => ("\n", true),
             Preset::Crlf => ("\r\n", true),
-            Preset::SingleResult => ("\n", false),
+            Preset::SingleResult | Preset::Security => ("\n", false),
         };
         let mut text = lines.join(ending);
         if trailing {
@@ -136,6 +153,31 @@ impl Preset {
         }
         text
     }
+}
+
+/// The Security server parameters in the order of the seed's registered init answer
+/// [seed 003 §4.1], with the values a device assumes when a key is absent [note §2.6];
+/// `ServerVersion`/`ServerName` (no default) and `PushProtVer` are the seed's example server's.
+fn security_parameters() -> Vec<(String, OptionValue)> {
+    let text = |v: &str| OptionValue::Text(v.to_owned());
+    [
+        ("registry", text("ok")),
+        ("RegistryCode", OptionValue::RegistryCode),
+        ("ServerVersion", text("3.0.1")),
+        ("ServerName", text("ADMS")),
+        ("PushProtVer", text("3.0.1")),
+        ("ErrorDelay", text("30")),
+        ("RequestDelay", text("30")),
+        ("TransTimes", text("12:30;14:30")),
+        ("TransInterval", text("2")),
+        ("TransTables", text("User Transaction")),
+        ("Realtime", text("1")),
+        ("SessionID", OptionValue::SessionId),
+        ("TimeoutSec", text("10")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 /// One command reply as the server understood it, before duplicate detection.

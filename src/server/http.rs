@@ -22,6 +22,8 @@ pub(super) struct Request {
     pub(super) raw: Vec<u8>,
     /// Whether the client allows another request on this connection.
     pub(super) keep_alive: bool,
+    /// The `Cookie` header values, joined with `; ` when there are several; empty when none.
+    pub(super) cookie: String,
 }
 
 /// Why no request could be read.
@@ -83,6 +85,7 @@ impl<R: Read> RequestReader<R> {
         let mut content_length: Option<usize> = None;
         let mut chunked = false;
         let mut connection = String::new();
+        let mut cookies: Vec<&str> = Vec::new();
         for line in lines.filter(|l| !l.is_empty()) {
             let Some((name, value)) = line.split_once(':') else {
                 return Err(self.bad(400, "header line without ':'"));
@@ -107,6 +110,8 @@ impl<R: Read> RequestReader<R> {
                 chunked = true;
             } else if name.eq_ignore_ascii_case("Connection") {
                 connection = value.to_ascii_lowercase();
+            } else if name.eq_ignore_ascii_case("Cookie") {
+                cookies.push(value);
             }
         }
         let has_token = |token: &str| connection.split(',').any(|t| t.trim() == token);
@@ -127,6 +132,7 @@ impl<R: Read> RequestReader<R> {
             }
             Framing::Chunked => self.chunked_body(head_end)?,
         };
+        let cookie = cookies.join("; ");
         let raw: Vec<u8> = self.buf.drain(..end).collect();
         Ok(Request {
             method: method.to_owned(),
@@ -134,6 +140,7 @@ impl<R: Read> RequestReader<R> {
             body,
             raw,
             keep_alive,
+            cookie,
         })
     }
 
@@ -269,12 +276,14 @@ fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// Writes one response with the headers every reply of the fake server carries.
+/// Writes one response with the headers every reply of the fake server carries, then `extra`
+/// (the registry answer's `Set-Cookie`, say).
 pub(super) fn write_response(
     out: &mut impl Write,
     status: u16,
     body: &str,
     date: &str,
+    extra: &[(&str, String)],
     close: bool,
 ) -> io::Result<()> {
     let mut bytes = format!(
@@ -283,6 +292,9 @@ pub(super) fn write_response(
         reason_phrase(status),
         body.len()
     );
+    for (name, value) in extra {
+        bytes.push_str(&format!("{name}: {value}\r\n"));
+    }
     if close {
         bytes.push_str("Connection: close\r\n");
     }
@@ -326,6 +338,17 @@ mod tests {
         assert_eq!(b.raw, second);
         assert!(!b.keep_alive);
         assert!(matches!(results[2], Err(ReadError::Gone)));
+    }
+
+    #[test]
+    fn joins_cookie_headers() {
+        let wire = b"GET /a HTTP/1.1\r\nCookie: token=ab, timestamp=1\r\ncookie:  x=2 \r\n\r\n\
+                     GET /b HTTP/1.1\r\n\r\n";
+        let results = read_all(wire);
+        let Ok(a) = &results[0] else { panic!() };
+        assert_eq!(a.cookie, "token=ab, timestamp=1; x=2");
+        let Ok(b) = &results[1] else { panic!() };
+        assert_eq!(b.cookie, "");
     }
 
     #[test]

@@ -5,6 +5,18 @@
 //! `getrequest` polls (E6) and redelivers unanswered ones, parses command replies (E8) in the
 //! dialects of server-dialects.md, and can inject faults. Every request is recorded byte for byte.
 //!
+//! Started with [`Preset::Security`] it plays a Security PUSH server instead [note §2–§3]: init
+//! answers `OK` until the device registers, registry hands out a `RegistryCode` and the session
+//! cookie (or HTTP 406 while [`PushServer::refuse_registry`] is set), and every later request
+//! must carry `Cookie: token=md5hex(RegistryCode+SN+SessionID)` or is refused with HTTP 401
+//! (AMB-4: the device then starts over). `push` and the registered init answer send the option
+//! list as server parameters; `rtlog` lines are read as [`RtEvent`]s, `rtstate` and other plain
+//! uploads land in [`PushServer::uploads`], `querydata` packages are kept as
+//! [`QueryPackage`]s, `rtdata?type=time` answers the time in App 5 seconds; commands and replies
+//! go through the same queue as in the attendance dialect. The preset, rather than a separate
+//! dialect switch, chooses it, because the presets already are the server families the fake server
+//! can imitate; the attendance presets never see any of this.
+//!
 //! Recorded requests, uploads and replies are kept in memory for the server's whole life, without
 //! a cap: the server is meant for tests and the demo, which make a bounded number of requests, and
 //! each request is itself bounded by the body limit. It reads time through
@@ -13,16 +25,19 @@
 mod dialect;
 mod http;
 mod rng;
+mod security;
 mod state;
 #[cfg(test)]
 mod tests;
 
 pub use dialect::Preset;
 pub use rng::SplitMix64;
+pub use security::{QueryPackage, Registration, RtEvent};
 pub use state::{Outcome, ReceivedReply, RecordedRequest, ServerView};
 
 use crate::clock::{SystemTimeSource, TimeSource};
 use crate::protocol::civil::format_http_date;
+use crate::protocol::session::Now;
 use http::{ReadError, RequestReader};
 use state::State;
 use std::collections::HashMap;
@@ -128,9 +143,15 @@ impl Shared {
     }
 
     fn date_header(&self) -> String {
-        let unix_secs = self.clock.raw_now().utc_ms.div_euclid(1000);
-        format_http_date(unix_secs.saturating_add(self.config.clock_offset_secs))
+        format_http_date(server_unix_secs(&self.config, self.clock.raw_now()))
     }
+}
+
+/// The server's time in Unix seconds: the real clock shifted by the configured offset.
+fn server_unix_secs(config: &ServerConfig, now: Now) -> i64 {
+    now.utc_ms
+        .div_euclid(1000)
+        .saturating_add(config.clock_offset_secs)
 }
 
 /// A running fake server on `127.0.0.1`. Dropping it shuts the server down.
@@ -146,13 +167,16 @@ impl PushServer {
     pub fn start(cfg: ServerConfig) -> io::Result<PushServer> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let addr = listener.local_addr()?;
-        let mut state = State::new(cfg.preset);
+        let clock = SystemTimeSource::new();
+        // Registry codes need only differ between servers, not be unpredictable.
+        let seed = clock.raw_now().utc_ms as u64 ^ u64::from(addr.port());
+        let mut state = State::new(cfg.preset, seed);
         for (key, value) in &cfg.options {
             state.set_option(key, value);
         }
         let shared = Arc::new(Shared {
             config: cfg,
-            clock: SystemTimeSource::new(),
+            clock,
             state: Mutex::new(state),
             changed: Condvar::new(),
             stopping: AtomicBool::new(false),
@@ -203,7 +227,9 @@ impl PushServer {
     }
 
     /// Sets an option block key, overriding the preset's value (a stamp key stops following
-    /// uploads) or adding the key at the end.
+    /// uploads) or adding the key at the end. In the Security dialect this is the server
+    /// parameter list (`PushOptionsFlag=1`, say); `RegistryCode` and `SessionID` set here are
+    /// sent as given while tokens are still checked against the real ones.
     pub fn set_option(&self, key: &str, value: &str) {
         self.shared.update(|s| s.set_option(key, value));
     }
@@ -233,6 +259,48 @@ impl PushServer {
     pub fn set_random_faults(&self, probability: f64, seed: u64) {
         self.shared
             .update(|s| s.set_random_faults(probability, seed));
+    }
+
+    /// Security: while `refused`, answers every registry request with HTTP 406 [note §2.4].
+    pub fn refuse_registry(&self, refused: bool) {
+        self.shared.update(|s| s.set_registry_refused(refused));
+    }
+
+    /// Security: forgets every registration, so init answers `OK`, every token is refused with
+    /// 401, and the device must register again [AMB-4].
+    pub fn forget_registrations(&self) {
+        self.shared.update(State::forget_registrations);
+    }
+
+    /// Security: gives every registered device a new session id (its registry code stays); the
+    /// old token is refused with 401 until the device reads the new `SessionID` from init.
+    pub fn rotate_sessions(&self) {
+        self.shared.update(State::rotate_sessions);
+    }
+
+    /// Security: the registration of device `serial`, if it is registered.
+    pub fn registration(&self, serial: &str) -> Option<Registration> {
+        self.read(|v| v.registration(serial).cloned())
+    }
+
+    /// Security: every `rtlog` event line, in arrival order (re-sent ones included and marked).
+    pub fn rt_events(&self) -> Vec<RtEvent> {
+        self.read(|v| v.rt_events())
+    }
+
+    /// Security: how many `rtlog` events repeated the index of an earlier one.
+    pub fn duplicate_events(&self) -> usize {
+        self.read(|v| v.duplicate_events())
+    }
+
+    /// Security: every `querydata` package, in arrival order.
+    pub fn query_packages(&self) -> Vec<QueryPackage> {
+        self.read(|v| v.query_packages().to_vec())
+    }
+
+    /// Security: how many requests were refused with HTTP 401 for a missing or wrong token.
+    pub fn rejected_tokens(&self) -> usize {
+        self.read(|v| v.rejected_tokens())
     }
 
     /// Runs `f` on the records as they are now, without copying them (under the server's lock,
@@ -355,7 +423,7 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
         if shared.stopping.load(Ordering::SeqCst) {
             break;
         }
-        let (status, body, keep_alive) = match reader.next_request() {
+        let (status, body, headers, keep_alive) = match reader.next_request() {
             Err(ReadError::Gone) => break,
             Err(ReadError::Bad {
                 status,
@@ -363,20 +431,22 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
                 raw,
             }) => {
                 shared.update(|s| s.record_malformed(raw, status, reason.clone()));
-                (status, reason, false)
+                (status, reason, Vec::new(), false)
             }
             Ok(req) => {
                 let keep_alive = req.keep_alive;
-                let now = shared.clock.raw_now().mono;
+                let now = shared.clock.raw_now();
                 match shared.update(|s| s.process(&shared.config, req, now)) {
-                    Outcome::Responded { status, body } => (status, body, keep_alive),
-                    Outcome::Dropped { .. } => break,
+                    (Outcome::Responded { status, body }, headers) => {
+                        (status, body, headers, keep_alive)
+                    }
+                    (Outcome::Dropped { .. }, _) => break,
                 }
             }
         };
         let date = shared.date_header();
-        if http::write_response(&mut out, status, &body, &date, !keep_alive).is_err() || !keep_alive
-        {
+        let written = http::write_response(&mut out, status, &body, &date, &headers, !keep_alive);
+        if written.is_err() || !keep_alive {
             break;
         }
     }

@@ -1,11 +1,12 @@
 //! What the fake server remembers, and how each endpoint changes it.
 
-use super::dialect::{OptionValue, Preset};
+use super::dialect::{INIT_ONLY_KEYS, OptionValue, Preset};
 use super::http::Request;
 use super::rng::SplitMix64;
-use super::{Fault, ServerConfig};
+use super::security::{self, QueryPackage, Registration, RtEvent, SecurityState};
+use super::{Fault, ServerConfig, server_unix_secs};
 use crate::protocol::http::{query_param, target_path};
-use crate::protocol::session::Mono;
+use crate::protocol::session::{Mono, Now};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
@@ -61,6 +62,31 @@ pub struct RecordedRequest {
     pub outcome: Outcome,
 }
 
+/// A response header beyond those every response carries.
+pub(super) type Header = (&'static str, String);
+
+/// What a handler answers.
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) body: String,
+    pub(super) headers: Vec<Header>,
+}
+
+impl Answer {
+    pub(super) fn ok(body: String) -> Answer {
+        Answer::status(200, &body)
+    }
+
+    pub(super) fn status(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            body: body.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+}
+
 /// A command in the queue, delivered or not.
 #[derive(Debug)]
 struct QueuedCommand {
@@ -111,10 +137,12 @@ pub(super) struct State {
     replied: HashSet<String>,
     requests: Vec<RecordedRequest>,
     faults: Faults,
+    security: SecurityState,
 }
 
 impl State {
-    pub(super) fn new(preset: Preset) -> State {
+    /// `seed` feeds the Security dialect's registry codes and session ids.
+    pub(super) fn new(preset: Preset, seed: u64) -> State {
         State {
             options: preset.default_options(),
             stamp_overrides: HashMap::new(),
@@ -128,7 +156,20 @@ impl State {
             replied: HashSet::new(),
             requests: Vec::new(),
             faults: Faults::default(),
+            security: SecurityState::new(seed),
         }
+    }
+
+    pub(super) fn set_registry_refused(&mut self, refused: bool) {
+        self.security.set_registry_refused(refused);
+    }
+
+    pub(super) fn forget_registrations(&mut self) {
+        self.security.forget_registrations();
+    }
+
+    pub(super) fn rotate_sessions(&mut self) {
+        self.security.rotate_sessions();
     }
 
     pub(super) fn set_option(&mut self, key: &str, value: &str) {
@@ -192,21 +233,34 @@ impl State {
         });
     }
 
-    /// Applies any pending fault, handles the request and records it; returns what to do.
-    pub(super) fn process(&mut self, config: &ServerConfig, req: Request, now: Mono) -> Outcome {
-        let outcome = match self.faults.next() {
-            Some(Fault::Status(status)) => Outcome::Responded {
-                status,
-                body: format!("injected fault {status}"),
-            },
-            Some(Fault::Drop) => Outcome::Dropped { processed: false },
+    /// Applies any pending fault, handles the request and records it; returns what to do and the
+    /// extra headers of the response.
+    pub(super) fn process(
+        &mut self,
+        config: &ServerConfig,
+        req: Request,
+        now: Now,
+    ) -> (Outcome, Vec<Header>) {
+        let (outcome, headers) = match self.faults.next() {
+            Some(Fault::Status(status)) => (
+                Outcome::Responded {
+                    status,
+                    body: format!("injected fault {status}"),
+                },
+                Vec::new(),
+            ),
+            Some(Fault::Drop) => (Outcome::Dropped { processed: false }, Vec::new()),
             Some(Fault::DropAfterProcessing) => {
                 self.handle(config, &req, now);
-                Outcome::Dropped { processed: true }
+                (Outcome::Dropped { processed: true }, Vec::new())
             }
             None => {
-                let (status, body) = self.handle(config, &req, now);
-                Outcome::Responded { status, body }
+                let answer = self.handle(config, &req, now);
+                let outcome = Outcome::Responded {
+                    status: answer.status,
+                    body: answer.body,
+                };
+                (outcome, answer.headers)
             }
         };
         self.requests.push(RecordedRequest {
@@ -216,32 +270,91 @@ impl State {
             body: req.body,
             outcome: outcome.clone(),
         });
-        outcome
+        (outcome, headers)
     }
 
-    fn handle(&mut self, config: &ServerConfig, req: &Request, now: Mono) -> (u16, String) {
+    fn handle(&mut self, config: &ServerConfig, req: &Request, now: Now) -> Answer {
         let path = target_path(&req.target);
-        let known = matches!(
-            (req.method.as_str(), path),
+        let security = config.preset == Preset::Security;
+        let known = match (req.method.as_str(), path) {
             ("GET" | "POST", "/iclock/cdata")
-                | ("GET", "/iclock/getrequest" | "/iclock/ping")
-                | ("POST", "/iclock/devicecmd")
-        );
+            | ("GET", "/iclock/getrequest" | "/iclock/ping")
+            | ("POST", "/iclock/devicecmd") => true,
+            ("POST", "/iclock/registry" | "/iclock/push" | "/iclock/querydata")
+            | ("GET", "/iclock/rtdata") => security,
+            _ => false,
+        };
         if !known {
-            return (404, "Not Found".to_owned());
+            return Answer::status(404, "Not Found");
         }
         let Some(sn) = query_param(&req.target, "SN").filter(|sn| !sn.is_empty()) else {
-            return (400, "missing SN".to_owned());
+            return Answer::status(400, "missing SN");
         };
         let body = String::from_utf8_lossy(&req.body);
+        if security {
+            return self.handle_security(config, req, &sn, &body, now);
+        }
         let reply = match (req.method.as_str(), path) {
             ("GET", "/iclock/cdata") => self.option_block(config.preset, &sn),
             ("POST", "/iclock/cdata") => self.upload(config.preset, &req.target, &body),
-            ("GET", "/iclock/getrequest") => self.poll(config, &req.target, now),
+            ("GET", "/iclock/getrequest") => self.poll(config, &req.target, now.mono),
             ("POST", "/iclock/devicecmd") => self.command_replies(config.preset, &body),
             _ => "OK".to_owned(),
         };
-        (200, reply)
+        Answer::ok(reply)
+    }
+
+    /// The Security dialect [note §2–§3]: init and registry are open; every other request needs
+    /// the token of the device's registration, else HTTP 401, on which the device starts over
+    /// and registers again [AMB-4].
+    fn handle_security(
+        &mut self,
+        config: &ServerConfig,
+        req: &Request,
+        sn: &str,
+        body: &str,
+        now: Now,
+    ) -> Answer {
+        let preset = config.preset;
+        let route = (req.method.as_str(), target_path(&req.target));
+        match route {
+            ("GET", "/iclock/cdata") => {
+                return Answer::ok(self.server_parameters(preset, sn, true));
+            }
+            ("POST", "/iclock/registry") => return self.security.register(sn, body),
+            _ => {}
+        }
+        if !self.security.token_accepted(sn, &req.cookie) {
+            return Answer::status(401, "invalid token");
+        }
+        let reply = match route {
+            ("POST", "/iclock/push") => self.server_parameters(preset, sn, false),
+            ("POST", "/iclock/cdata") => self.upload(preset, &req.target, body),
+            ("GET", "/iclock/getrequest") => self.poll(config, &req.target, now.mono),
+            ("POST", "/iclock/devicecmd") => self.command_replies(preset, body),
+            ("POST", "/iclock/querydata") => self.security.query_package(&req.target, body),
+            ("GET", "/iclock/rtdata") => {
+                if query_param(&req.target, "type").as_deref() != Some("time") {
+                    return Answer::status(400, "unsupported rtdata type");
+                }
+                security::time_answer(server_unix_secs(config, now))
+            }
+            _ => "OK".to_owned(),
+        };
+        Answer::ok(reply)
+    }
+
+    /// The Security server parameters for `sn`: the registered init answer (E1, with `registry`,
+    /// `RegistryCode` and `PushProtVer`) or the `push` answer (E5, without them)
+    /// [note §2.2, §2.5]; `OK` while the device is not registered.
+    fn server_parameters(&self, preset: Preset, sn: &str, init: bool) -> String {
+        let Some(registration) = self.security.registration(sn) else {
+            return "OK".to_owned();
+        };
+        let lines = self.option_lines(preset, Some(registration), |key| {
+            init || !INIT_ONLY_KEYS.contains(&key)
+        });
+        preset.join_lines(&lines)
     }
 
     fn stamp_value(&self, preset: Preset, table: &str) -> String {
@@ -251,36 +364,58 @@ impl State {
             .map_or_else(|| preset.fresh_stamp().to_owned(), Clone::clone)
     }
 
+    /// The `key=value` lines of the option list whose keys `keep` accepts, values decided now;
+    /// `registration` gives the Security code and session id.
+    fn option_lines(
+        &self,
+        preset: Preset,
+        registration: Option<&Registration>,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        self.options
+            .iter()
+            .filter(|(key, _)| keep(key))
+            .map(|(key, value)| {
+                let value = match value {
+                    OptionValue::Text(text) => text.clone(),
+                    OptionValue::Stamp(table) => self.stamp_value(preset, table.as_str()),
+                    OptionValue::RegistryCode => registration
+                        .map(|r| r.registry_code.clone())
+                        .unwrap_or_default(),
+                    OptionValue::SessionId => registration
+                        .map(|r| r.session_id.clone())
+                        .unwrap_or_default(),
+                };
+                format!("{key}={value}")
+            })
+            .collect()
+    }
+
     fn option_block(&self, preset: Preset, sn: &str) -> String {
         let mut lines = vec![format!("GET OPTION FROM: {sn}")];
-        for (key, value) in &self.options {
-            let value = match value {
-                OptionValue::Text(text) => text.clone(),
-                OptionValue::Stamp(table) => self.stamp_value(preset, table.as_str()),
-            };
-            lines.push(format!("{key}={value}"));
-        }
+        lines.extend(self.option_lines(preset, None, |_| true));
         preset.join_lines(&lines)
     }
 
     fn upload(&mut self, preset: Preset, target: &str, body: &str) -> String {
         let table = query_param(target, "table").unwrap_or_default();
         if table == "options" {
-            for pair in body.trim_end_matches(['\r', '\n']).split(',') {
-                if let Some((k, v)) = pair.split_once('=') {
-                    self.pushed_options.push((k.to_owned(), v.to_owned()));
-                }
-            }
+            self.pushed_options.extend(comma_pairs(body));
             return "OK".to_owned();
         }
-        let stamp = query_param(target, "Stamp").unwrap_or_default();
-        let lines: Vec<String> = body
-            .split('\n')
-            .map(|l| l.trim_end_matches('\r'))
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let lines = body_lines(body);
         let count = lines.len();
+        // Security table data (E12–E19) is acked with its table's name [note §3.4, AMB-7].
+        if preset == Preset::Security && table == "tabledata" {
+            let name = query_param(target, "tablename").unwrap_or_default();
+            self.batches.push(UploadBatch {
+                table: name.clone(),
+                stamp: String::new(),
+                lines,
+            });
+            return format!("{name}={count}");
+        }
+        let stamp = query_param(target, "Stamp").unwrap_or_default();
         if !stamp.is_empty() && stamp != "0" {
             let key = table.to_ascii_uppercase();
             self.stamp_overrides.remove(&key);
@@ -338,6 +473,24 @@ impl State {
         }
         "OK".to_owned()
     }
+}
+
+/// Body lines split on LF, `\r` trimmed, empty lines skipped.
+pub(super) fn body_lines(body: &str) -> Vec<String> {
+    body.split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `key=value` pairs of a comma list (options upload, registry capabilities), split at the
+/// first `=`; items without `=` are skipped.
+pub(super) fn comma_pairs(body: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    body.trim_end_matches(['\r', '\n'])
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
 }
 
 /// Read access to the server's records, for [`super::PushServer::wait_until`] predicates.
@@ -400,6 +553,34 @@ impl ServerView<'_> {
         self.state.requests.len()
     }
 
+    /// Security: the registration of device `serial`, if it is registered.
+    pub fn registration(&self, serial: &str) -> Option<&Registration> {
+        self.state.security.registration(serial)
+    }
+
+    /// Security: every `rtlog` event line, in arrival order (re-sent ones included and marked).
+    pub fn rt_events(&self) -> Vec<RtEvent> {
+        security::rt_events(
+            self.batches("rtlog")
+                .flat_map(|b| b.lines.iter().map(String::as_str)),
+        )
+    }
+
+    /// Security: how many `rtlog` events repeated the index of an earlier one.
+    pub fn duplicate_events(&self) -> usize {
+        self.rt_events().iter().filter(|e| e.duplicate).count()
+    }
+
+    /// Security: every `querydata` package, in arrival order.
+    pub fn query_packages(&self) -> &[QueryPackage] {
+        self.state.security.packages()
+    }
+
+    /// Security: how many requests were refused with HTTP 401 for a missing or wrong token.
+    pub fn rejected_tokens(&self) -> usize {
+        self.state.security.rejected_tokens()
+    }
+
     /// The requests as human-readable lines, `→` for requests and `←` for what the server did.
     pub fn transcript(&self) -> Vec<String> {
         self.state
@@ -432,11 +613,25 @@ fn transcript_lines(req: &RecordedRequest) -> [String; 2] {
         (method, _) => format!("→ {method} {}", req.target),
     };
     let answered = match &req.outcome {
-        Outcome::Responded { status, body } => format!("← {status} {}", shorten(body)),
+        Outcome::Responded { status, body } => {
+            format!("← {status} {}", shorten(&mask_secrets(body)))
+        }
         Outcome::Dropped { processed: true } => "← dropped after processing".to_owned(),
         Outcome::Dropped { processed: false } => "← dropped unprocessed".to_owned(),
     };
     [asked, answered]
+}
+
+/// `text` with the values of the Security token's inputs (`RegistryCode`, `SessionID`) masked:
+/// the transcript is printed by the demo, and tokens are not to be logged.
+fn mask_secrets(text: &str) -> String {
+    text.split('\n')
+        .map(|line| match line.split_once('=') {
+            Some((key, _)) if ["RegistryCode", "SessionID"].contains(&key) => format!("{key}=***"),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The first line of `text` cut to [`SHOWN_CHARS`], with a note of what was left out.

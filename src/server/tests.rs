@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::clock::MonoStopwatch;
-use crate::protocol::civil::parse_http_date;
+use crate::protocol::civil::{LocalDateTime, parse_http_date};
+use crate::protocol::security::reply::ServerParams;
+use crate::protocol::security::token::{Token, session_id_from_set_cookie};
 use std::io::Read;
 
 struct Response {
@@ -505,4 +507,576 @@ fn shutdown_closes_idle_connections_and_joins() {
         read_response(&mut s)
     });
     assert!(matches!(late, Err(_) | Ok(None)));
+}
+
+// The Security PUSH dialect [note §2–§3].
+
+const SN: &str = "3383154200002";
+const INIT: &str = "/iclock/cdata?SN=3383154200002&options=all&pushver=3.1.2";
+const REGISTRY: &str = "/iclock/registry?SN=3383154200002";
+const PUSH: &str = "/iclock/push?SN=3383154200002";
+/// The start of the seed's registry body [seed 003 §4.4].
+const CAPABILITIES: &str = "DeviceType=acc,~DeviceName=F20/M,FirmVer=Ver 8.0.1.3-20151229,\
+                            LockCount=1,ReaderCount=2,authKey=dassas";
+
+/// A request carrying `Cookie: <cookie>` (none when empty).
+fn send(
+    server: &PushServer,
+    method: &str,
+    target: &str,
+    cookie: &str,
+    body: &str,
+) -> Option<Response> {
+    let cookie = if cookie.is_empty() {
+        String::new()
+    } else {
+        format!("Cookie: {cookie}\r\n")
+    };
+    let raw = format!(
+        "{method} {target} HTTP/1.1\r\nHost: x\r\n{cookie}Content-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    exchange(server, raw.as_bytes())
+}
+
+fn security_server(options: &[(&str, &str)]) -> PushServer {
+    let mut cfg = ServerConfig::new(Preset::Security);
+    cfg.options = options
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    PushServer::start(cfg).expect("server starts")
+}
+
+/// Registers [`SN`] and returns the `Cookie` value its later requests carry, computed from the
+/// registry answer's bytes: the body's `RegistryCode` and the `JSESSIONID` cookie [note §2.11].
+fn register(server: &PushServer) -> String {
+    let answer = post(server, REGISTRY, CAPABILITIES).expect("a response");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let code = answer
+        .body
+        .strip_prefix("RegistryCode=")
+        .expect("a registry code");
+    let set_cookie = answer.header("Set-Cookie").expect("a session cookie");
+    let session = session_id_from_set_cookie(set_cookie).expect("a JSESSIONID");
+    format!(
+        "token={}",
+        Token::compute(code, SN, Some(&session)).as_str()
+    )
+}
+
+#[test]
+fn security_registration_hands_out_a_code_and_a_session_cookie() {
+    let server = security_server(&[]);
+    assert_eq!(body_of(get(&server, INIT)), "OK");
+    assert_eq!(server.registration(SN), None);
+
+    let answer = post(&server, REGISTRY, CAPABILITIES).expect("a response");
+    assert_eq!(answer.status, 200);
+    let registration = server.registration(SN).expect("registered");
+    let code = &registration.registry_code;
+    assert_eq!(answer.body, format!("RegistryCode={code}"));
+    assert_eq!(code.len(), 10);
+    assert!(code.bytes().all(|b| b.is_ascii_alphanumeric()), "{code}");
+    let session = &registration.session_id;
+    assert_eq!(
+        answer.header("Set-Cookie"),
+        Some(format!("JSESSIONID={session}; Path=/").as_str())
+    );
+    assert_eq!(session.len(), 32);
+    assert!(
+        session
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
+        "{session}"
+    );
+    assert_eq!(registration.capabilities.len(), 6);
+    assert_eq!(
+        registration.capabilities[0],
+        ("DeviceType".into(), "acc".into())
+    );
+    assert_eq!(
+        registration.capability("firmver"),
+        Some("Ver 8.0.1.3-20151229")
+    );
+    assert_eq!(registration.capability("~DeviceName"), Some("F20/M"));
+
+    // A second registration replaces the first.
+    post(&server, REGISTRY, "DeviceType=acc");
+    let again = server.registration(SN).expect("registered");
+    assert_ne!(again.registry_code, registration.registry_code);
+    assert_ne!(again.session_id, registration.session_id);
+    assert_eq!(again.capabilities, [("DeviceType".into(), "acc".into())]);
+}
+
+#[test]
+fn security_init_sends_the_note_defaults_once_registered() {
+    let server = security_server(&[]);
+    register(&server);
+    let registration = server.registration(SN).expect("registered");
+    let body = body_of(get(&server, INIT));
+    assert_eq!(
+        body,
+        format!(
+            "registry=ok\nRegistryCode={}\nServerVersion=3.0.1\nServerName=ADMS\n\
+             PushProtVer=3.0.1\nErrorDelay=30\nRequestDelay=30\nTransTimes=12:30;14:30\n\
+             TransInterval=2\nTransTables=User Transaction\nRealtime=1\nSessionID={}\n\
+             TimeoutSec=10",
+            registration.registry_code, registration.session_id
+        )
+    );
+    // The agent's own parser reads what the server sends.
+    let params = ServerParams::parse(&body);
+    assert!(params.registered);
+    assert_eq!(params.registry_code, Some(registration.registry_code));
+    assert_eq!(params.session_id, Some(registration.session_id));
+    // Init is open: no token needed, and another device is not registered.
+    assert_eq!(
+        body_of(get(&server, "/iclock/cdata?SN=OTHER&options=all")),
+        "OK"
+    );
+    assert_eq!(server.rejected_tokens(), 0);
+}
+
+#[test]
+fn security_push_sends_the_parameters_with_the_session_and_overrides() {
+    let server = security_server(&[("RequestDelay", "2"), ("PushOptionsFlag", "1")]);
+    let cookie = register(&server);
+    server.set_option("ErrorDelay", "5");
+    let session = server.registration(SN).expect("registered").session_id;
+    let answer = send(&server, "POST", PUSH, &cookie, "").expect("a response");
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.body,
+        format!(
+            "ServerVersion=3.0.1\nServerName=ADMS\nErrorDelay=5\nRequestDelay=2\n\
+             TransTimes=12:30;14:30\nTransInterval=2\nTransTables=User Transaction\nRealtime=1\n\
+             SessionID={session}\nTimeoutSec=10\nPushOptionsFlag=1"
+        )
+    );
+    let params = ServerParams::parse(&answer.body);
+    assert_eq!(params.request_delay_secs, 2);
+    assert!(params.push_options_flag);
+    assert!(!params.registered);
+}
+
+#[test]
+fn security_requests_after_registration_need_the_token() {
+    let server = security_server(&[]);
+    let cookie = register(&server);
+    let registration = server.registration(SN).expect("registered");
+    let without_session = format!(
+        "token={}",
+        Token::compute(&registration.registry_code, SN, None).as_str()
+    );
+    let endpoints = [
+        ("POST", PUSH, ""),
+        ("GET", "/iclock/getrequest?SN=3383154200002", ""),
+        (
+            "POST",
+            "/iclock/devicecmd?SN=3383154200002",
+            "ID=1&Return=0&CMD=DATA",
+        ),
+        (
+            "POST",
+            "/iclock/cdata?SN=3383154200002&table=rtlog",
+            "event=0\tindex=1",
+        ),
+        (
+            "POST",
+            "/iclock/cdata?SN=3383154200002&table=rtstate",
+            "sensor=00",
+        ),
+        (
+            "POST",
+            "/iclock/cdata?SN=3383154200002&table=options",
+            "LockCount=1",
+        ),
+        (
+            "POST",
+            "/iclock/querydata?SN=3383154200002&type=count&cmdid=288&tablename=user\
+             &count=1&packcnt=1&packidx=1",
+            "user=5",
+        ),
+        ("GET", "/iclock/rtdata?SN=3383154200002&type=time", ""),
+        ("GET", "/iclock/ping?SN=3383154200002", ""),
+    ];
+    let refused_cookies = [
+        String::new(),
+        "token=0123456789abcdef0123456789abcdef".to_owned(),
+        without_session,
+        format!("JSESSIONID={}", registration.session_id),
+    ];
+    for (method, target, body) in endpoints {
+        for refused in &refused_cookies {
+            let answer = send(&server, method, target, refused, body).expect("a response");
+            assert_eq!(
+                (answer.status, answer.body.as_str()),
+                (401, "invalid token"),
+                "{method} {target} with {refused:?}"
+            );
+        }
+        let accepted = send(&server, method, target, &cookie, body).expect("a response");
+        assert_eq!(accepted.status, 200, "{method} {target}");
+    }
+    assert_eq!(
+        server.rejected_tokens(),
+        endpoints.len() * refused_cookies.len()
+    );
+    // Refused requests changed nothing: one of each upload.
+    assert_eq!(server.rt_events().len(), 1);
+    assert_eq!(server.query_packages().len(), 1);
+
+    // The seed's template cookie (`token=…, timestamp=…`) and extra cookies are fine; another
+    // device's token is not.
+    let templated = format!("{cookie}, timestamp=1; JSESSIONID=x");
+    let ping = "/iclock/ping?SN=3383154200002";
+    assert_eq!(body_of(send(&server, "GET", ping, &templated, "")), "OK");
+    let other = send(&server, "GET", "/iclock/ping?SN=OTHER", &cookie, "");
+    assert_eq!(other.map(|r| r.status), Some(401));
+}
+
+#[test]
+fn security_registry_refusal_answers_406() {
+    let server = security_server(&[]);
+    server.refuse_registry(true);
+    let refused = post(&server, REGISTRY, CAPABILITIES).expect("a response");
+    assert_eq!((refused.status, refused.body.as_str()), (406, "406"));
+    assert_eq!(refused.header("Set-Cookie"), None);
+    assert_eq!(server.registration(SN), None);
+    assert_eq!(body_of(get(&server, INIT)), "OK");
+
+    server.refuse_registry(false);
+    let cookie = register(&server);
+    assert_eq!(
+        body_of(send(
+            &server,
+            "GET",
+            "/iclock/ping?SN=3383154200002",
+            &cookie,
+            ""
+        )),
+        "OK"
+    );
+}
+
+#[test]
+fn security_rotated_session_or_forgotten_registration_makes_the_device_start_over() {
+    let server = security_server(&[]);
+    let cookie = register(&server);
+    let ping = "/iclock/ping?SN=3383154200002";
+    assert_eq!(body_of(send(&server, "GET", ping, &cookie, "")), "OK");
+    let before = server.registration(SN).expect("registered");
+
+    server.rotate_sessions();
+    let refused = send(&server, "GET", ping, &cookie, "").expect("a response");
+    assert_eq!(refused.status, 401);
+    let params = ServerParams::parse(&body_of(get(&server, INIT)));
+    let session = params.session_id.expect("a new session");
+    assert_ne!(session, before.session_id);
+    assert_eq!(
+        params.registry_code.as_deref(),
+        Some(before.registry_code.as_str())
+    );
+    let renewed = format!(
+        "token={}",
+        Token::compute(&before.registry_code, SN, Some(&session)).as_str()
+    );
+    assert_eq!(body_of(send(&server, "GET", ping, &renewed, "")), "OK");
+
+    server.forget_registrations();
+    assert_eq!(server.registration(SN), None);
+    assert_eq!(
+        send(&server, "GET", ping, &renewed, "").map(|r| r.status),
+        Some(401)
+    );
+    assert_eq!(body_of(get(&server, INIT)), "OK");
+    let fresh = register(&server);
+    assert_ne!(fresh, renewed);
+    assert_eq!(body_of(send(&server, "GET", ping, &fresh, "")), "OK");
+    assert_eq!(server.rejected_tokens(), 2);
+}
+
+#[test]
+fn security_rtlog_events_keep_their_order_and_repeats_are_counted() {
+    let server = security_server(&[]);
+    let cookie = register(&server);
+    let rtlog = "/iclock/cdata?SN=3383154200002&table=rtlog";
+    let event = |index: u32| {
+        format!(
+            "time=2017-01-10 15:42:40\tpin=0\tcardno=0\teventaddr=1\tevent=27\tinoutstatus=1\t\
+             verifytype=0\tindex={index}"
+        )
+    };
+    for body in [
+        event(21),
+        format!("{}\n{}\n", event(22), event(23)),
+        event(22),
+    ] {
+        assert_eq!(body_of(send(&server, "POST", rtlog, &cookie, &body)), "OK");
+    }
+    let events = server.rt_events();
+    let indexes: Vec<Option<u64>> = events.iter().map(|e| e.index).collect();
+    assert_eq!(indexes, [Some(21), Some(22), Some(23), Some(22)]);
+    assert_eq!(events[0].line, event(21));
+    assert!(events[3].duplicate && !events[1].duplicate);
+    assert_eq!(server.duplicate_events(), 1);
+    assert_eq!(server.uploads("rtlog").len(), 4);
+}
+
+#[test]
+fn security_rtstate_options_and_table_data_uploads() {
+    let server = security_server(&[]);
+    let cookie = register(&server);
+    let state = "time=2017-01-10 15:42:40\tsensor=00\trelay=00\talarm=0200000000000000";
+    let cdata = |table: &str| format!("/iclock/cdata?SN=3383154200002&table={table}");
+    assert_eq!(
+        body_of(send(&server, "POST", &cdata("rtstate"), &cookie, state)),
+        "OK"
+    );
+    assert_eq!(server.uploads("rtstate"), [state]);
+    assert_eq!(
+        body_of(send(
+            &server,
+            "POST",
+            &cdata("options"),
+            &cookie,
+            "~DeviceName=ProBio,UserCount=7,~MaxPvCount="
+        )),
+        "OK"
+    );
+    assert_eq!(
+        server.pushed_options(),
+        [
+            ("~DeviceName".to_owned(), "ProBio".to_owned()),
+            ("UserCount".to_owned(), "7".to_owned()),
+            ("~MaxPvCount".to_owned(), String::new()),
+        ]
+    );
+    let users = "user uid=1\tcardno=\tpin=1\nuser uid=2\tcardno=\tpin=2";
+    assert_eq!(
+        body_of(send(
+            &server,
+            "POST",
+            &format!("{}&tablename=user&count=2", cdata("tabledata")),
+            &cookie,
+            users
+        )),
+        "user=2"
+    );
+    assert_eq!(
+        server.uploads("user"),
+        ["user uid=1\tcardno=\tpin=1", "user uid=2\tcardno=\tpin=2"]
+    );
+}
+
+#[test]
+fn security_commands_and_replies_use_the_queue() {
+    let server = security_server(&[]);
+    let cookie = register(&server);
+    let id = server.queue_command("CONTROL DEVICE 01010105");
+    let poll = "/iclock/getrequest?SN=3383154200002";
+    assert_eq!(
+        body_of(send(&server, "GET", poll, &cookie, "")),
+        format!("C:{id}:CONTROL DEVICE 01010105\n")
+    );
+    let reply = format!("ID={id}&Return=0&CMD=CONTROL DEVICE");
+    assert_eq!(
+        body_of(send(
+            &server,
+            "POST",
+            "/iclock/devicecmd?SN=3383154200002",
+            &cookie,
+            &reply
+        )),
+        "OK"
+    );
+    let replies = server.replies();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        (replies[0].id.as_str(), replies[0].return_code.clone()),
+        (id.as_str(), Ok(0))
+    );
+    assert_eq!(replies[0].cmd, "CONTROL DEVICE");
+    assert!(server.outstanding_commands().is_empty());
+    assert_eq!(body_of(send(&server, "GET", poll, &cookie, "")), "OK");
+}
+
+#[test]
+fn security_querydata_packages_are_recorded_and_answered() {
+    let server = security_server(&[]);
+    let cookie = register(&server);
+    let target = |kind: &str, cmd: &str, table: &str, count: u32, packcnt: u32, packidx: u32| {
+        format!(
+            "/iclock/querydata?SN=3383154200002&type={kind}&cmdid={cmd}&tablename={table}\
+             &count={count}&packcnt={packcnt}&packidx={packidx}"
+        )
+    };
+    let cases = [
+        (target("count", "288", "user", 1, 1, 1), "user=5", "user=1"),
+        (
+            target("tabledata", "415", "user", 2, 2, 1),
+            "user uid=1\tpin=1\nuser uid=2\tpin=2",
+            "user=2",
+        ),
+        (
+            target("tabledata", "415", "user", 1, 2, 2),
+            "user uid=3\tpin=3",
+            "user=1",
+        ),
+        (
+            target("options", "408", "options", 1, 1, 1),
+            "~SerialNumber=3383154200002,LockCount=1",
+            "OK",
+        ),
+    ];
+    for (target, body, expected) in &cases {
+        assert_eq!(
+            body_of(send(&server, "POST", target, &cookie, body)),
+            *expected
+        );
+    }
+    let packages = server.query_packages();
+    let summary: Vec<[&str; 6]> = packages
+        .iter()
+        .map(|p| {
+            [
+                p.kind.as_str(),
+                p.cmd_id.as_str(),
+                p.table.as_str(),
+                p.count.as_str(),
+                p.packcnt.as_str(),
+                p.packidx.as_str(),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ["count", "288", "user", "1", "1", "1"],
+            ["tabledata", "415", "user", "2", "2", "1"],
+            ["tabledata", "415", "user", "1", "2", "2"],
+            ["options", "408", "options", "1", "1", "1"],
+        ]
+    );
+    assert_eq!(packages[0].lines, ["user=5"]);
+    assert_eq!(
+        packages[1].lines,
+        ["user uid=1\tpin=1", "user uid=2\tpin=2"]
+    );
+    assert_eq!(
+        packages[3].lines,
+        ["~SerialNumber=3383154200002,LockCount=1"]
+    );
+}
+
+#[test]
+fn security_rtdata_answers_the_gmt_time_in_app5_seconds() {
+    let mut cfg = ServerConfig::new(Preset::Security);
+    // A day ahead, so the answer visibly follows the server's clock, as the Date header does.
+    cfg.clock_offset_secs = 86_400;
+    let server = PushServer::start(cfg).expect("start");
+    let cookie = register(&server);
+    let answer = send(
+        &server,
+        "GET",
+        "/iclock/rtdata?SN=3383154200002&type=time",
+        &cookie,
+        "",
+    )
+    .expect("a response");
+    assert_eq!(answer.status, 200);
+    let packed = answer
+        .body
+        .strip_prefix("DateTime=")
+        .and_then(|rest| rest.strip_suffix(",ServerTZ=+0000"))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("DateTime=<n>,ServerTZ=+0000");
+    let answered = LocalDateTime::from_zk_packed(packed)
+        .expect("a valid App 5 time")
+        .to_unix(0);
+    let date = answer
+        .header("Date")
+        .and_then(parse_http_date)
+        .expect("a Date");
+    assert!((answered - date).abs() <= 2, "{answered} vs {date}");
+    let other = send(
+        &server,
+        "GET",
+        "/iclock/rtdata?SN=3383154200002&type=other",
+        &cookie,
+        "",
+    );
+    assert_eq!(other.map(|r| r.status), Some(400));
+}
+
+#[test]
+fn security_endpoints_take_faults_too() {
+    let server = security_server(&[]);
+    server.fail_next(1, Fault::Status(503));
+    assert_eq!(
+        post(&server, REGISTRY, CAPABILITIES).map(|r| r.status),
+        Some(503)
+    );
+    assert_eq!(server.registration(SN), None);
+    let cookie = register(&server);
+    let rtlog = "/iclock/cdata?SN=3383154200002&table=rtlog";
+    server.fail_next(1, Fault::Drop);
+    server.fail_next(1, Fault::DropAfterProcessing);
+    assert!(send(&server, "POST", rtlog, &cookie, "event=0\tindex=1").is_none());
+    assert!(send(&server, "POST", rtlog, &cookie, "event=0\tindex=1").is_none());
+    assert_eq!(
+        body_of(send(&server, "POST", rtlog, &cookie, "event=0\tindex=1")),
+        "OK"
+    );
+    // Dropped unprocessed: not recorded; dropped after processing: recorded, so the re-send is a
+    // repeat.
+    assert_eq!(server.rt_events().len(), 2);
+    assert_eq!(server.duplicate_events(), 1);
+    // A server "offline" for a while, then back.
+    server.fail_next(2, Fault::Drop);
+    assert!(send(&server, "POST", PUSH, &cookie, "").is_none());
+    assert!(send(&server, "POST", PUSH, &cookie, "").is_none());
+    assert_eq!(
+        send(&server, "POST", PUSH, &cookie, "").map(|r| r.status),
+        Some(200)
+    );
+}
+
+#[test]
+fn security_transcript_masks_the_token_inputs() {
+    let server = security_server(&[]);
+    let cookie = register(&server);
+    send(&server, "POST", PUSH, &cookie, "");
+    let registration = server.registration(SN).expect("registered");
+    let transcript = server.transcript().join("\n");
+    assert!(
+        transcript.contains("← 200 RegistryCode=***"),
+        "{transcript}"
+    );
+    assert!(
+        !transcript.contains(&registration.registry_code),
+        "{transcript}"
+    );
+    assert!(
+        !transcript.contains(&registration.session_id),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn attendance_presets_do_not_serve_security_paths() {
+    let server = start(Preset::Standard);
+    for (method, target) in [
+        ("POST", "/iclock/registry?SN=1"),
+        ("POST", "/iclock/push?SN=1"),
+        ("POST", "/iclock/querydata?SN=1&type=count"),
+        ("GET", "/iclock/rtdata?SN=1&type=time"),
+    ] {
+        let answer = send(&server, method, target, "", "").expect("a response");
+        assert_eq!(answer.status, 404, "{method} {target}");
+    }
+    // No token needed in the attendance dialect.
+    assert_eq!(body_of(get(&server, "/iclock/ping?SN=1")), "OK");
 }
