@@ -34,6 +34,40 @@ impl Period {
         start: 0,
         end: 23 * 60 + 59,
     };
+
+    /// Decodes a packed period `(start_hhmm << 16) + end_hhmm` [note §1.4; seed 003 §9.1.1 time
+    /// rule]: 54396080 is 08:30–12:00, `0` is [`Period::NONE`]. The one decoder for every table
+    /// that carries periods (`timezone`, `DiffTimezoneVS`, `gatepassrule`). Refuses an hour above
+    /// 23, a minute above 59, and an end before the start (an overnight span is two periods).
+    pub fn from_packed(value: u32) -> Result<Period, PackedPeriodError> {
+        let minutes = |hhmm: u32| {
+            let (hour, minute) = (hhmm / 100, hhmm % 100);
+            if hour > 23 || minute > 59 {
+                return Err(PackedPeriodError {
+                    value,
+                    reason: "hour above 23 or minute above 59",
+                });
+            }
+            Ok((hour * 60 + minute) as u16)
+        };
+        let start = minutes(value >> 16)?;
+        let end = minutes(value & 0xFFFF)?;
+        if end < start {
+            return Err(PackedPeriodError {
+                value,
+                reason: "ends before it starts",
+            });
+        }
+        Ok(Period { start, end })
+    }
+}
+
+/// A packed period [`Period::from_packed`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid packed period {value}: {reason}")]
+pub struct PackedPeriodError {
+    pub value: u32,
+    pub reason: &'static str,
 }
 
 /// `timezone`: up to three periods per weekday and per holiday type, and the rule's own validity

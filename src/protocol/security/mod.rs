@@ -9,4 +9,5 @@ pub mod reply;
 pub mod requests;
 pub mod rtlog;
 pub mod rtstate;
+pub mod tables;
 pub mod token;
