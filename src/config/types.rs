@@ -224,12 +224,6 @@ impl From<TimeZoneSetting> for String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    Attendance,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Error,
     Warn,

@@ -3,6 +3,7 @@
 
 pub mod civil;
 pub mod command;
+pub mod dialect;
 pub mod fields;
 pub mod http;
 pub mod options;
