@@ -235,6 +235,16 @@ fn run(tx: &Tx<'_>, ctx: &CommandContext<'_>, cmd: &ServerCommand) -> Result<Ran
             ReturnCode::NOT_SUPPORTED,
             "not supported by this device",
         )),
+        // The security dialect's commands: this is the attendance executor.
+        Command::DataCount { .. }
+        | Command::DataQuery(_)
+        | Command::SetOptions(_)
+        | Command::GetOptions(_)
+        | Command::ControlDevice(_)
+        | Command::Unknown { .. } => Err(refuse(
+            ReturnCode::NOT_SUPPORTED,
+            "a security dialect command, not run by the attendance executor",
+        )),
     }
 }
 

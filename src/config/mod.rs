@@ -7,6 +7,7 @@
 pub mod defaults;
 pub mod types;
 
+use crate::protocol::dialect::Dialect;
 use crate::protocol::record::VerifyCodes;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -407,6 +408,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("device.serial"));
         assert!(e.reason.contains("missing field"), "{e}");
+    }
+
+    #[test]
+    fn accepts_both_dialects() {
+        let c = parse_agent(MINIMAL).unwrap();
+        assert_eq!(c.device.dialect, Dialect::Attendance);
+        let c = parse_agent(&MINIMAL.replace("attendance", "security")).unwrap();
+        assert_eq!(c.device.dialect, Dialect::Security);
+        assert!(
+            c.render().contains("dialect = \"security\""),
+            "{}",
+            c.render()
+        );
     }
 
     #[test]

@@ -222,8 +222,6 @@ impl From<TimeZoneSetting> for String {
     }
 }
 
-pub use crate::protocol::dialect::Dialect;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {

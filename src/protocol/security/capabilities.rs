@@ -7,8 +7,8 @@ use crate::protocol::request::{CommaPairError, checked_comma_pairs};
 /// in the seed's key order, `key=value` joined by commas, no spaces [AMB-44]. Flags are written
 /// `0`/`1`. `None` keys are left out (the seed's example omits `MAC` and `CmdFormat`).
 ///
-/// Bitmap values (`VerifyStyles`, `EventTypes`, `AccSupportFunList`) are taken as ready-made text;
-/// their encoders (C07) are not part of this module.
+/// Bitmap values (`VerifyStyles`, `EventTypes`, `AccSupportFunList`, `NewVFStyles` and
+/// `New*EventTypes` in `extra`) are taken as text made by the encoders of [`super::bitmaps`] (C07).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
     /// `DeviceType`: `acc` for access control.

@@ -4,7 +4,9 @@
 //! This is the pure layer the session engine builds on: request builders, record encoders and
 //! server-answer parsers. Nothing here reads the clock, touches a socket or spawns a thread.
 
+pub mod bitmaps;
 pub mod capabilities;
+pub mod control;
 pub mod reply;
 pub mod requests;
 pub mod rtlog;
