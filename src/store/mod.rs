@@ -1,16 +1,22 @@
-//! The SQLite store: users, records, upload progress, command replies and settings.
+//! The SQLite store: users, records, upload progress, command replies, settings, and the
+//! security dialect's access tables ([`access`]).
 //!
 //! One file, WAL mode, `synchronous=FULL`: a committed record survives a crash or a power cut.
 //! Each thread opens its own [`Store`]; writers take the lock up front (`BEGIN IMMEDIATE`) and wait
 //! up to the busy timeout for another writer. All operations live on [`Tx`], which both
 //! [`Store::read`] and [`Store::write`] hand out, so there is one implementation of each.
 
+mod access;
 mod schema;
+
+pub use access::{AccessDelete, AccessTable};
 
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::options::StampTable;
 use crate::protocol::record::{AttLog, OpLog};
+use crate::protocol::security::rtlog::RtLog;
 use crate::protocol::user::User;
+use access::CardRole;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -176,11 +182,39 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().ctx("commit migration")
 }
 
+/// A table whose records upload in id order behind a cursor (`upload_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadTable {
+    /// An attendance table, acknowledged with a stamp.
+    Stamp(StampTable),
+    /// The security dialect's events, `table=rtlog` [note §3.1]; it has no stamp [note §8.3].
+    RtLog,
+}
+
+impl UploadTable {
+    /// The name in `records.upload_table` and `upload_state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadTable::Stamp(table) => table.as_str(),
+            UploadTable::RtLog => "rtlog",
+        }
+    }
+}
+
+impl From<StampTable> for UploadTable {
+    fn from(table: StampTable) -> Self {
+        UploadTable::Stamp(table)
+    }
+}
+
 /// What kind of record a row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
     AttLog,
     OpLog,
+    /// An access, door or alarm event of the security dialect (`transaction` in DATA
+    /// QUERY/COUNT/DELETE [note §5.1]); appended with [`Tx::append_rtlog`] only.
+    RtLog,
 }
 
 impl RecordKind {
@@ -188,13 +222,15 @@ impl RecordKind {
         match self {
             RecordKind::AttLog => "ATTLOG",
             RecordKind::OpLog => "OPLOG",
+            RecordKind::RtLog => "RTLOG",
         }
     }
 
-    pub fn upload_table(self) -> StampTable {
+    pub fn upload_table(self) -> UploadTable {
         match self {
-            RecordKind::AttLog => StampTable::AttLog,
-            RecordKind::OpLog => StampTable::OperLog,
+            RecordKind::AttLog => StampTable::AttLog.into(),
+            RecordKind::OpLog => StampTable::OperLog.into(),
+            RecordKind::RtLog => UploadTable::RtLog,
         }
     }
 }
@@ -301,6 +337,8 @@ pub mod scope {
     pub const DEVICE: &str = "device";
     /// Agent bookkeeping (last contact, clock correction, pending CHECK).
     pub const STATE: &str = "state";
+    /// The security dialect's device-wide access rules (`AntiPassback`, `InterLock`).
+    pub const ACCESS: &str = "access";
 }
 
 /// The operations, on a transaction or a plain connection.
@@ -336,14 +374,64 @@ impl Tx<'_> {
 
     // ----- records -----
 
-    /// Appends a record and returns its device-unique id.
+    /// Appends a record and returns its device-unique id. An rtlog record is refused: its line
+    /// carries its id, so it goes through [`Tx::append_rtlog`].
     pub fn append_record(&self, r: &NewRecord) -> Result<i64> {
+        if r.kind == RecordKind::RtLog {
+            return Err(StoreError {
+                path: String::new(),
+                action: "append record: an rtlog record is appended with append_rtlog".into(),
+                source: rusqlite::Error::InvalidQuery,
+            });
+        }
+        self.insert_record(None, r)
+    }
+
+    /// Appends an access event; its id becomes its `index` [note §8.3] (`log.index` is ignored)
+    /// and the stored line is the rtlog record with that index. Returns the id. A pin or card
+    /// that would break the record syntax is refused before anything is written.
+    pub fn append_rtlog(&self, log: &RtLog) -> Result<i64> {
+        // AUTOINCREMENT's rule: one past the largest id the table ever held. The write
+        // transaction holds the lock, so nobody takes the id between here and the insert.
+        let id: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0),
+                            COALESCE((SELECT MAX(id) FROM records), 0)) + 1",
+            )
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .ctx("choose record id")?;
+        let index = u64::try_from(id)
+            .map_err(|_| rusqlite::Error::IntegralValueOutOfRange(0, id))
+            .ctx("choose record id")?;
+        let line = RtLog {
+            index,
+            ..log.clone()
+        }
+        .encode()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+        .ctx("encode rtlog record")?;
+        self.insert_record(
+            Some(id),
+            &NewRecord {
+                kind: RecordKind::RtLog,
+                pin: log.pin.clone(),
+                time: log.time,
+                line,
+                credential: None,
+            },
+        )
+    }
+
+    /// Inserts `r`, with id `id` or the next one.
+    fn insert_record(&self, id: Option<i64>, r: &NewRecord) -> Result<i64> {
         self.conn
             .prepare_cached(
-                "INSERT INTO records (upload_table, kind, pin, time, line, credential) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO records (id, upload_table, kind, pin, time, line, credential) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut s| {
                 s.execute(params![
+                    id,
                     r.kind.upload_table().as_str(),
                     r.kind.as_str(),
                     r.pin,
@@ -356,7 +444,8 @@ impl Tx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn upload_state(&self, table: StampTable) -> Result<UploadState> {
+    pub fn upload_state(&self, table: impl Into<UploadTable>) -> Result<UploadState> {
+        let table = table.into();
         let state = self
             .conn
             .prepare_cached(
@@ -389,7 +478,7 @@ impl Tx<'_> {
         }))
     }
 
-    fn ensure_upload_state(&self, table: StampTable) -> Result<()> {
+    fn ensure_upload_state(&self, table: UploadTable) -> Result<()> {
         self.conn
             .prepare_cached("INSERT OR IGNORE INTO upload_state (upload_table) VALUES (?1)")
             .and_then(|mut s| s.execute([table.as_str()]))
@@ -398,7 +487,8 @@ impl Tx<'_> {
     }
 
     /// Whether `table` holds records the server has not acknowledged.
-    pub fn has_backlog(&self, table: StampTable) -> Result<bool> {
+    pub fn has_backlog(&self, table: impl Into<UploadTable>) -> Result<bool> {
+        let table = table.into();
         let acked = self.upload_state(table)?.acked_id;
         self.conn
             .prepare_cached(
@@ -408,7 +498,8 @@ impl Tx<'_> {
             .ctx("check backlog")
     }
 
-    pub fn backlog_count(&self, table: StampTable) -> Result<i64> {
+    pub fn backlog_count(&self, table: impl Into<UploadTable>) -> Result<i64> {
+        let table = table.into();
         let acked = self.upload_state(table)?.acked_id;
         self.conn
             .prepare_cached("SELECT COUNT(*) FROM records WHERE upload_table = ?1 AND id > ?2")
@@ -420,22 +511,36 @@ impl Tx<'_> {
     /// `max_bytes` of text (always at least one record).
     pub fn backlog(
         &self,
-        table: StampTable,
+        table: impl Into<UploadTable>,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<(i64, String)>> {
+        self.backlog_after(table, 0, limit, max_bytes)
+    }
+
+    /// The unacknowledged records of `table` with an id above `after_id`, bounded as
+    /// [`Tx::backlog`]: `DATA QUERY … filter=NewRecord` pages through them [note §5.1, §8.3].
+    pub fn backlog_after(
+        &self,
+        table: impl Into<UploadTable>,
+        after_id: i64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(i64, String)>> {
+        let table = table.into();
         let acked = self.upload_state(table)?.acked_id;
-        self.records_after(table, acked, limit, max_bytes)
+        self.records_after(table, acked.max(after_id), limit, max_bytes)
     }
 
     /// Records of `table` with an id above `after_id`, in id order, bounded as [`Tx::backlog`].
     pub fn records_after(
         &self,
-        table: StampTable,
+        table: impl Into<UploadTable>,
         after_id: i64,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<(i64, String)>> {
+        let table = table.into();
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, line FROM records WHERE upload_table = ?1 AND id > ?2 ORDER BY id LIMIT ?3")
@@ -460,7 +565,13 @@ impl Tx<'_> {
 
     /// Notes a batch that is about to be sent, so that after a lost reply or a crash the server's
     /// echoed stamp can tell whether it arrived.
-    pub fn mark_inflight(&self, table: StampTable, first: i64, last: i64) -> Result<()> {
+    pub fn mark_inflight(
+        &self,
+        table: impl Into<UploadTable>,
+        first: i64,
+        last: i64,
+    ) -> Result<()> {
+        let table = table.into();
         self.ensure_upload_state(table)?;
         self.conn
             .prepare_cached("UPDATE upload_state SET inflight_first = ?2, inflight_last = ?3 WHERE upload_table = ?1")
@@ -472,12 +583,13 @@ impl Tx<'_> {
     /// Records the server's acknowledgement of the batch ending at `last_id`.
     pub fn ack_upload(
         &self,
-        table: StampTable,
+        table: impl Into<UploadTable>,
         last_id: i64,
         count: usize,
         partial: bool,
         now_unix: i64,
     ) -> Result<()> {
+        let table = table.into();
         self.ensure_upload_state(table)?;
         self.conn
             .prepare_cached(
@@ -490,7 +602,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn clear_inflight(&self, table: StampTable) -> Result<()> {
+    pub fn clear_inflight(&self, table: impl Into<UploadTable>) -> Result<()> {
+        let table = table.into();
         self.conn
             .prepare_cached("UPDATE upload_state SET inflight_first = NULL, inflight_last = NULL WHERE upload_table = ?1")
             .and_then(|mut s| s.execute([table.as_str()]))
@@ -499,7 +612,8 @@ impl Tx<'_> {
     }
 
     /// Starts the upload of `table` over from its first record (the server sent Stamp=0).
-    pub fn restart_upload(&self, table: StampTable) -> Result<()> {
+    pub fn restart_upload(&self, table: impl Into<UploadTable>) -> Result<()> {
+        let table = table.into();
         self.ensure_upload_state(table)?;
         self.conn
             .prepare_cached(
@@ -511,7 +625,7 @@ impl Tx<'_> {
     }
 
     pub fn set_server_stamp(&self, table: StampTable, stamp: &str) -> Result<()> {
-        self.ensure_upload_state(table)?;
+        self.ensure_upload_state(table.into())?;
         self.conn
             .prepare_cached("UPDATE upload_state SET server_stamp = ?2 WHERE upload_table = ?1")
             .and_then(|mut s| s.execute(params![table.as_str(), stamp]))
@@ -534,16 +648,39 @@ impl Tx<'_> {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<(i64, String)>> {
+        self.records_between(RecordKind::AttLog, from, to, after_id, limit)
+    }
+
+    pub fn count_attlogs_between(&self, from: LocalDateTime, to: LocalDateTime) -> Result<i64> {
+        self.count_records_between(RecordKind::AttLog, from, to)
+    }
+
+    /// Records of `kind` with local time `from <= time <= to`, after id `after_id`, in id order
+    /// (an rtlog `starttime…endtime` query [note §5.1]).
+    pub fn records_between(
+        &self,
+        kind: RecordKind,
+        from: LocalDateTime,
+        to: LocalDateTime,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, line FROM records WHERE kind = 'ATTLOG' AND time >= ?1 AND time <= ?2 AND id > ?3
-                 ORDER BY id LIMIT ?4",
+                "SELECT id, line FROM records WHERE kind = ?1 AND time >= ?2 AND time <= ?3 AND id > ?4
+                 ORDER BY id LIMIT ?5",
             )
             .ctx("prepare record query")?;
         let rows = stmt
             .query_map(
-                params![from.to_string(), to.to_string(), after_id, limit as i64],
+                params![
+                    kind.as_str(),
+                    from.to_string(),
+                    to.to_string(),
+                    after_id,
+                    limit as i64
+                ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .ctx("query records")?;
@@ -551,13 +688,67 @@ impl Tx<'_> {
             .ctx("read record rows")
     }
 
-    pub fn count_attlogs_between(&self, from: LocalDateTime, to: LocalDateTime) -> Result<i64> {
+    pub fn count_records_between(
+        &self,
+        kind: RecordKind,
+        from: LocalDateTime,
+        to: LocalDateTime,
+    ) -> Result<i64> {
         self.conn
             .prepare_cached(
-                "SELECT COUNT(*) FROM records WHERE kind = 'ATTLOG' AND time >= ?1 AND time <= ?2",
+                "SELECT COUNT(*) FROM records WHERE kind = ?1 AND time >= ?2 AND time <= ?3",
             )
-            .and_then(|mut s| s.query_row(params![from.to_string(), to.to_string()], |r| r.get(0)))
+            .and_then(|mut s| {
+                s.query_row(
+                    params![kind.as_str(), from.to_string(), to.to_string()],
+                    |r| r.get(0),
+                )
+            })
             .ctx("count records in window")
+    }
+
+    /// Every stored record, of every table: what the capacity check weighs [C20]. Counts the
+    /// rows (cost grows with the store); call it when appending is rare or cache it.
+    pub fn count_all_records(&self) -> Result<i64> {
+        self.conn
+            .prepare_cached("SELECT COUNT(*) FROM records")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .ctx("count all records")
+    }
+
+    /// Deletes the `n` oldest records of `table` to make room [C20]; returns (deleted, of which
+    /// the server had not acknowledged). Those are lost to the server: the caller logs and
+    /// counts them. A batch in flight stays noted: its acknowledgement still moves the cursor.
+    pub fn delete_oldest(&self, table: impl Into<UploadTable>, n: usize) -> Result<(i64, i64)> {
+        let table = table.into();
+        let last: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT MAX(id) FROM (SELECT id FROM records WHERE upload_table = ?1 ORDER BY id LIMIT ?2)",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![table.as_str(), i64::try_from(n).unwrap_or(i64::MAX)], |r| {
+                    r.get(0)
+                })
+            })
+            .ctx("find the oldest records")?;
+        let Some(last) = last else {
+            return Ok((0, 0));
+        };
+        let acked = self.upload_state(table)?.acked_id;
+        let unacked: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM records WHERE upload_table = ?1 AND id > ?2 AND id <= ?3",
+            )
+            .and_then(|mut s| s.query_row(params![table.as_str(), acked, last], |r| r.get(0)))
+            .ctx("count unacknowledged records")?;
+        let deleted = self
+            .conn
+            .prepare_cached("DELETE FROM records WHERE upload_table = ?1 AND id <= ?2")
+            .and_then(|mut s| s.execute(params![table.as_str(), last]))
+            .ctx("delete the oldest records")?;
+        Ok((deleted as i64, unacked))
     }
 
     /// Deletes every record of `kind`; returns (deleted, of which never acknowledged).
@@ -601,7 +792,8 @@ impl Tx<'_> {
     }
 
     /// Adds or replaces a user. A card that belonged to someone else moves to this user and leaves
-    /// the other (one card, one holder).
+    /// the other (one card, one holder). The user's extra cards (`mulcarduser`) stay, and a card
+    /// the user keeps keeps its lost flag.
     pub fn upsert_user(&self, u: &User) -> Result<()> {
         let previous = self.user(&u.pin)?;
         self.replace_user(u, previous.as_ref())
@@ -634,55 +826,35 @@ impl Tx<'_> {
                 ])
             })
             .ctx("store user")?;
-        match previous {
-            Some(p) if p.card == u.card && p.vice_card == u.vice_card => return Ok(()),
-            // A new user has no card rows yet (they go with the user, ON DELETE CASCADE).
-            None => {}
-            Some(_) => {
-                self.conn
-                    .prepare_cached("DELETE FROM cards WHERE pin = ?1")
-                    .and_then(|mut s| s.execute([&u.pin]))
-                    .ctx("drop old cards")?;
-            }
+        if previous.is_some_and(|p| p.card == u.card && p.vice_card == u.vice_card) {
+            return Ok(());
         }
-        for (card, role) in [(u.card, "main"), (u.vice_card_number(), "vice")] {
-            let Some(card) = card.and_then(|c| i64::try_from(c).ok()) else {
-                continue;
-            };
-            let holder: Option<(String, String)> = self
-                .conn
-                .prepare_cached("SELECT pin, role FROM cards WHERE card = ?1")
-                .and_then(|mut s| {
-                    s.query_row([card], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .ctx("find card holder")?;
-            if let Some((other, other_role)) = holder {
-                let column = if other_role == "main" {
-                    "card = NULL"
-                } else {
-                    "vice_card = ''"
-                };
-                self.conn
-                    .execute(
-                        &format!("UPDATE users SET {column} WHERE pin = ?1"),
-                        [&other],
-                    )
-                    .ctx("take card from previous holder")?;
-                log::warn!("card moved from user {other} to user {}", u.pin);
-            }
+        let own = [
+            (u.card, CardRole::Main),
+            (u.vice_card_number(), CardRole::Vice),
+        ]
+        .map(|(card, role)| (card.and_then(|c| i64::try_from(c).ok()), role));
+        if previous.is_some() {
+            // A new user has no card rows yet (they go with the user, ON DELETE CASCADE).
             self.conn
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO cards (card, pin, role) VALUES (?1, ?2, ?3)",
+                    "DELETE FROM cards WHERE pin = ?1 AND role IN ('main', 'vice') AND card IS NOT ?2 AND card IS NOT ?3",
                 )
-                .and_then(|mut s| s.execute(params![card, u.pin, role]))
-                .ctx("store card")?;
+                .and_then(|mut s| s.execute(params![u.pin, own[0].0, own[1].0]))
+                .ctx("drop old cards")?;
+        }
+        for (card, role) in own {
+            if let Some(card) = card {
+                self.assign_card(card, &u.pin, role, None)?;
+            }
         }
         Ok(())
     }
 
-    /// Deletes a user and their credentials; false when there was no such user.
+    /// Deletes a user with their cards and access rights (authorizations, first-card and
+    /// super-user rows; see schema 3); false when there was no such user.
     pub fn delete_user(&self, pin: &str) -> Result<bool> {
+        self.delete_rights_of(pin)?;
         let n = self
             .conn
             .prepare_cached("DELETE FROM users WHERE pin = ?1")
@@ -712,7 +884,15 @@ impl Tx<'_> {
             .ctx("count users")
     }
 
+    /// Deletes every user, card and access right (as [`Tx::delete_user`] for each).
     pub fn delete_all_users(&self) -> Result<i64> {
+        for table in [
+            AccessTable::Authorizations,
+            AccessTable::FirstCards,
+            AccessTable::SuperUsers,
+        ] {
+            self.delete_access(&AccessDelete::All(table))?;
+        }
         self.conn
             .execute("DELETE FROM users", [])
             .map(|n| n as i64)
@@ -844,9 +1024,7 @@ impl Tx<'_> {
             )
             .and_then(|mut s| {
                 s.query_row([], |r| {
-                    let time = |i: usize| -> rusqlite::Result<Option<LocalDateTime>> {
-                        Ok(r.get::<_, Option<String>>(i)?.and_then(|t| LocalDateTime::parse(&t).ok()))
-                    };
+                    let time = |i: usize| opt_time(r, i);
                     Ok(QueryJob {
                         cmd_id: r.get(0)?,
                         target: QueryTarget::parse(&r.get::<_, String>(1)?),
@@ -945,11 +1123,14 @@ impl Tx<'_> {
 
 const USER_COLUMNS: &str = "pin, name, privilege, password, card, grp, time_zones, verify, vice_card, valid_from, valid_until, disabled";
 
+/// An optional time column; a value this build cannot parse reads as none.
+fn opt_time(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<LocalDateTime>> {
+    Ok(r.get::<_, Option<String>>(i)?
+        .and_then(|t| LocalDateTime::parse(&t).ok()))
+}
+
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    let date = |i: usize| -> rusqlite::Result<Option<LocalDateTime>> {
-        Ok(r.get::<_, Option<String>>(i)?
-            .and_then(|t| LocalDateTime::parse(&t).ok()))
-    };
+    let date = |i: usize| opt_time(r, i);
     Ok(User {
         pin: r.get(0)?,
         name: r.get(1)?,
@@ -971,6 +1152,8 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::model::Card;
+    use crate::protocol::security::rtlog::{InOutStatus, VerifyType};
 
     fn t(s: &str) -> LocalDateTime {
         LocalDateTime::parse(s).unwrap()
@@ -1136,6 +1319,203 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(s.read(|tx| tx.count_records(RecordKind::AttLog))?, 0);
+        Ok(())
+    }
+
+    fn rtlog(pin: &str, time: &str) -> RtLog {
+        RtLog {
+            time: t(time),
+            pin: pin.into(),
+            cardno: "123".into(),
+            sitecode: 0,
+            linkid: 0,
+            eventaddr: 1,
+            event: 0,
+            inoutstatus: InOutStatus::In,
+            verifytype: VerifyType::Code(4),
+            index: 0,
+        }
+    }
+
+    #[test]
+    fn an_rtlog_record_carries_its_id_as_index() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        s.write(|tx| tx.append_record(&attlog("1", "2026-01-01 08:00:00")))?;
+        let log = RtLog {
+            index: 77, // ignored: the store numbers the record
+            ..rtlog("5", "2026-01-01 08:00:01")
+        };
+        let id = s.write(|tx| tx.append_rtlog(&log))?;
+        assert_eq!(id, 2, "one id sequence for every table");
+        let expected = RtLog { index: 2, ..log }.encode().unwrap();
+        assert!(expected.ends_with("\tindex=2"), "{expected}");
+        assert_eq!(
+            s.read(|tx| tx.backlog(UploadTable::RtLog, 10, 1 << 20))?,
+            [(2, expected)]
+        );
+        assert_eq!(s.read(|tx| tx.count_records(RecordKind::RtLog))?, 1);
+        assert_eq!(s.read(|tx| tx.count_records(RecordKind::AttLog))?, 1);
+        // Ids are not reused after the newest record is deleted.
+        s.write(|tx| tx.delete_records(RecordKind::RtLog))?;
+        s.write(|tx| tx.delete_records(RecordKind::AttLog))?;
+        let next = s.write(|tx| tx.append_rtlog(&rtlog("5", "2026-01-01 08:00:02")))?;
+        assert_eq!(next, 3);
+        let lines = s.read(|tx| tx.backlog(UploadTable::RtLog, 10, 1 << 20))?;
+        assert!(lines[0].1.ends_with("\tindex=3"), "{lines:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_an_rtlog_record_that_would_break_the_syntax_and_writes_nothing() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        let err = s
+            .write(|tx| tx.append_rtlog(&rtlog("1\t2", "2026-01-01 08:00:00")))
+            .unwrap_err();
+        assert!(err.to_string().contains("encode rtlog record"), "{err}");
+        let sneaked = NewRecord {
+            kind: RecordKind::RtLog,
+            pin: "1".into(),
+            time: t("2026-01-01 08:00:00"),
+            line: "time=2026-01-01 08:00:00".into(),
+            credential: None,
+        };
+        assert!(s.write(|tx| tx.append_record(&sneaked)).is_err());
+        assert_eq!(s.read(|tx| tx.count_all_records())?, 0);
+        Ok(())
+    }
+
+    /// Records 1..=6: rtlog 1, 2, 3, attlog 4, rtlog 5, 6, one a minute from 08:00; the server
+    /// acknowledged rtlog up to 2.
+    fn security_records() -> Result<Store> {
+        let mut s = Store::open_in_memory()?;
+        s.write(|tx| {
+            for minute in 0..6 {
+                let time = format!("2026-01-01 08:0{minute}:00");
+                if minute == 3 {
+                    tx.append_record(&attlog("1", &time))?;
+                } else {
+                    tx.append_rtlog(&rtlog("1", &time))?;
+                }
+            }
+            tx.ack_upload(UploadTable::RtLog, 2, 2, false, 0)
+        })?;
+        Ok(s)
+    }
+
+    fn ids(rows: &[(i64, String)]) -> Vec<i64> {
+        rows.iter().map(|r| r.0).collect()
+    }
+
+    #[test]
+    fn new_records_are_the_rtlogs_above_the_acknowledged_id() -> Result<()> {
+        let mut s = security_records()?;
+        let new_after = |s: &mut Store, after| {
+            s.read(|tx| tx.backlog_after(UploadTable::RtLog, after, 10, 1 << 20))
+        };
+        assert_eq!(ids(&new_after(&mut s, 0)?), [3, 5, 6]);
+        assert_eq!(
+            ids(&new_after(&mut s, 5)?),
+            [6],
+            "paging on after the last row sent"
+        );
+        assert_eq!(ids(&new_after(&mut s, 6)?), Vec::<i64>::new());
+        assert_eq!(s.read(|tx| tx.backlog_count(UploadTable::RtLog))?, 3);
+        assert_eq!(s.read(|tx| tx.count_records(RecordKind::RtLog))?, 5);
+        Ok(())
+    }
+
+    #[test]
+    fn queries_rtlogs_by_local_time_window() -> Result<()> {
+        let mut s = security_records()?;
+        let (from, to) = (t("2026-01-01 08:01:00"), t("2026-01-01 08:04:59"));
+        let rows = s.read(|tx| tx.records_between(RecordKind::RtLog, from, to, 0, 10))?;
+        assert_eq!(
+            ids(&rows),
+            [2, 3, 5],
+            "the attendance record 4 is not a transaction"
+        );
+        assert_eq!(
+            ids(&s.read(|tx| tx.records_between(RecordKind::RtLog, from, to, 3, 10))?),
+            [5]
+        );
+        assert_eq!(
+            s.read(|tx| tx.count_records_between(RecordKind::RtLog, from, to))?,
+            3
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn deleting_every_rtlog_reports_the_unacknowledged_and_keeps_other_tables() -> Result<()> {
+        let mut s = security_records()?;
+        assert_eq!(s.write(|tx| tx.delete_records(RecordKind::RtLog))?, (5, 3));
+        assert_eq!(s.read(|tx| tx.count_all_records())?, 1);
+        assert_eq!(s.read(|tx| tx.count_records(RecordKind::AttLog))?, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn delete_oldest_counts_the_unacknowledged_it_deletes() -> Result<()> {
+        // (n, deleted, of which unacknowledged, rtlog ids left)
+        let cases: [(usize, i64, i64, &[i64]); 5] = [
+            (0, 0, 0, &[1, 2, 3, 5, 6]),
+            (1, 1, 0, &[2, 3, 5, 6]),
+            (2, 2, 0, &[3, 5, 6]),
+            (4, 4, 2, &[6]),
+            (10, 5, 3, &[]),
+        ];
+        for (n, deleted, unacked, left) in cases {
+            let mut s = security_records()?;
+            assert_eq!(s.read(|tx| tx.count_all_records())?, 6);
+            assert_eq!(
+                s.write(|tx| tx.delete_oldest(UploadTable::RtLog, n))?,
+                (deleted, unacked),
+                "n = {n}"
+            );
+            let rest = s.read(|tx| tx.records_after(UploadTable::RtLog, 0, 10, 1 << 20))?;
+            assert_eq!(ids(&rest), left, "n = {n}");
+            assert_eq!(s.read(|tx| tx.count_all_records())?, 1 + left.len() as i64);
+        }
+        let mut s = security_records()?;
+        assert_eq!(
+            s.write(|tx| tx.delete_oldest(StampTable::AttLog, 5))?,
+            (1, 1)
+        );
+        assert_eq!(s.read(|tx| tx.count_records(RecordKind::RtLog))?, 5);
+        assert_eq!(
+            s.write(|tx| tx.delete_oldest(StampTable::AttLog, 5))?,
+            (0, 0)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_schema_2_store_keeps_its_cards_when_it_gains_the_access_tables() -> Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &schema::MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO users (pin, name, privilege, password, card, grp, time_zones, verify, vice_card)
+                 VALUES ('1', '', 0, '', 55, 1, '', 0, '');
+                 INSERT INTO cards (card, pin, role) VALUES (55, '1', 'main');",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(&path)?;
+        assert_eq!(
+            s.read(|tx| tx.card(55))?,
+            Some(Card {
+                number: 55,
+                pin: "1".into(),
+                lost: false
+            })
+        );
+        assert_eq!(s.read(|tx| tx.authorizations_of("1"))?, []);
         Ok(())
     }
 

@@ -96,4 +96,98 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 3: the security dialect's access tables [note §5.2]. Every lookup the access decision makes
+    // is one primary-key or index probe. No table references users: the server may send a
+    // user's rights before the user [note §5.1], so `Tx::delete_user` removes a user's
+    // authorizations, first-card and super-user rows itself (a cascade AMB-46 allows, so a PIN
+    // given to someone new never inherits old rights).
+    r#"
+    -- mulcarduser cards join the user's own cards here with role 'multi' (beside 'main' and
+    -- 'vice'), so a swipe stays one probe. lost is LossCardFlag, settable on any card of a user.
+    ALTER TABLE cards ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+
+    -- userauthorize, one row per (pin, time zone) [AMB-46]. doors is AuthorizeDoorId, bit n-1 =
+    -- door n, stored as the signed 64-bit integer with the same bits (door 64 makes it negative).
+    CREATE TABLE authorizations (
+        pin          TEXT NOT NULL,
+        timezone_id  INTEGER NOT NULL,
+        doors        INTEGER NOT NULL,
+        valid_from   TEXT,
+        valid_until  TEXT,
+        PRIMARY KEY (pin, timezone_id)
+    ) WITHOUT ROWID;
+
+    -- timezone. days holds 21 periods (Sunday first, three a day), holidays 9 (types 1..3, three
+    -- each); a period is written start-end in minutes since midnight, periods separated by one
+    -- space: readable, and exact for any stored value.
+    CREATE TABLE timezones (
+        id           INTEGER PRIMARY KEY,
+        days         TEXT NOT NULL,
+        holidays     TEXT NOT NULL,
+        valid_from   TEXT,
+        valid_until  TEXT
+    );
+
+    -- holiday, keyed by its date (the Holiday field); small, read whole.
+    CREATE TABLE holidays (
+        year    INTEGER NOT NULL,
+        month   INTEGER NOT NULL,
+        day     INTEGER NOT NULL,
+        kind    INTEGER NOT NULL,
+        yearly  INTEGER NOT NULL,
+        PRIMARY KEY (year, month, day)
+    ) WITHOUT ROWID;
+
+    -- firstcard: the key is the whole row; looked up by door, deleted by door or by pin.
+    CREATE TABLE first_cards (
+        door         INTEGER NOT NULL,
+        pin          TEXT NOT NULL,
+        timezone_id  INTEGER NOT NULL,
+        PRIMARY KEY (door, pin, timezone_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX first_cards_by_pin ON first_cards(pin);
+
+    -- multimcard, keyed by Index; group ids 0 are unused slots.
+    CREATE TABLE multi_card_groups (
+        idx     INTEGER PRIMARY KEY,
+        door    INTEGER NOT NULL,
+        group1  INTEGER NOT NULL,
+        group2  INTEGER NOT NULL,
+        group3  INTEGER NOT NULL,
+        group4  INTEGER NOT NULL,
+        group5  INTEGER NOT NULL
+    );
+    CREATE INDEX multi_card_groups_by_door ON multi_card_groups(door);
+
+    -- SuperAuthorize.
+    CREATE TABLE super_users (
+        pin   TEXT NOT NULL,
+        door  INTEGER NOT NULL,
+        PRIMARY KEY (pin, door)
+    ) WITHOUT ROWID;
+
+    -- Door parameters [App 10], one row per configured door; a door without a row has the
+    -- defaults. Enumerations are stored as their App 10 values. The two passwords are secrets:
+    -- stored like user passwords, never logged.
+    CREATE TABLE door_settings (
+        door                   INTEGER PRIMARY KEY CHECK (door BETWEEN 1 AND 64),
+        drive_secs             INTEGER NOT NULL,
+        detector_secs          INTEGER NOT NULL,
+        sensor                 INTEGER NOT NULL,
+        close_and_lock         INTEGER NOT NULL,
+        keep_open_tz           INTEGER NOT NULL,
+        valid_tz               INTEGER NOT NULL,
+        verify_mode            INTEGER NOT NULL,
+        inter_secs             INTEGER NOT NULL,
+        super_password         TEXT NOT NULL,
+        duress_password        TEXT NOT NULL,
+        first_card             INTEGER NOT NULL,
+        multi_card             INTEGER NOT NULL,
+        multi_card_inter_secs  INTEGER NOT NULL,
+        in_out_apb             INTEGER NOT NULL,
+        in_time_apb_secs       INTEGER NOT NULL,
+        locked                 INTEGER NOT NULL,
+        disabled               INTEGER NOT NULL
+    );
+    "#,
 ];
