@@ -123,7 +123,7 @@ pub struct AccessView<'a> {
     /// The time zones the authorizations, the door's `DoorValidTZ` and the door's first-card rows
     /// name.
     pub timezones: &'a [TimeZone],
-    /// The holidays on today's month and day (others are ignored).
+    /// The holidays on today's month and day, a keyed lookup (rows of other dates are ignored).
     pub holidays: &'a [Holiday],
     /// This door's parameters.
     pub door: &'a DoorSettings,
