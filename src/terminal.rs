@@ -67,6 +67,7 @@ impl Terminal {
         let user = self.store.read(|tx| match credential {
             Credential::Card(card) => tx.user_by_card(*card),
             Credential::Keypad { pin, .. } => tx.user(pin),
+            Credential::Password(_) => Ok(None),
         })?;
         let decision = decide(credential, user.as_ref(), now);
         let (record, accepted, summary) = match decision {
@@ -93,6 +94,7 @@ impl Terminal {
                 let detail = match credential {
                     Credential::Card(card) => Some(format!("card {card}")),
                     Credential::Keypad { pin, .. } => Some(format!("pin {pin}")),
+                    Credential::Password(_) => None,
                 };
                 let who = pin.map_or_else(String::new, |p| format!(" (user {p})"));
                 (
@@ -107,7 +109,9 @@ impl Terminal {
                 Credential::Card(card) => {
                     log::warn!("card {} refused: {summary}", masked_card(*card))
                 }
-                Credential::Keypad { .. } => log::warn!("keypad entry refused: {summary}"),
+                Credential::Keypad { .. } | Credential::Password(_) => {
+                    log::warn!("keypad entry refused: {summary}")
+                }
             }
         }
         let record_id = self.store.write(|tx| tx.append_record(&record))?;

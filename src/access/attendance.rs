@@ -15,6 +15,8 @@ pub enum Credential {
         pin: String,
         password: Option<String>,
     },
+    /// A password typed alone: a door's emergency or duress password (security dialect).
+    Password(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +42,10 @@ pub enum Decision {
 }
 
 /// Decides on `credential`, given the user it identifies (looked up by card or PIN) and the local
-/// time.
+/// time. A password typed alone names no user: it is refused like an unknown PIN.
 pub fn decide(credential: &Credential, user: Option<&User>, now: LocalDateTime) -> Decision {
     let Some(user) = user else {
-        let reason = match credential {
-            Credential::Card(_) => RejectReason::UnknownCard,
-            Credential::Keypad { .. } => RejectReason::UnknownPin,
-        };
-        return Decision::Reject { reason, pin: None };
+        return unknown(credential);
     };
     let reject = |reason| Decision::Reject {
         reason,
@@ -58,6 +56,7 @@ pub fn decide(credential: &Credential, user: Option<&User>, now: LocalDateTime) 
     }
     let method = match credential {
         Credential::Card(_) => VerifyMethod::Card,
+        Credential::Password(_) => return unknown(credential),
         Credential::Keypad { password, .. } if user.password.is_empty() => {
             if password.as_deref().is_some_and(|p| !p.is_empty()) {
                 return reject(RejectReason::WrongPassword);
@@ -75,6 +74,14 @@ pub fn decide(credential: &Credential, user: Option<&User>, now: LocalDateTime) 
         pin: user.pin.clone(),
         method,
     }
+}
+
+fn unknown(credential: &Credential) -> Decision {
+    let reason = match credential {
+        Credential::Card(_) => RejectReason::UnknownCard,
+        Credential::Keypad { .. } | Credential::Password(_) => RejectReason::UnknownPin,
+    };
+    Decision::Reject { reason, pin: None }
 }
 
 #[cfg(test)]
@@ -127,6 +134,20 @@ mod tests {
                 pin: None
             }
         );
+    }
+
+    #[test]
+    fn rejects_a_password_typed_alone_like_an_unknown_pin() {
+        let password = Credential::Password("1234".into());
+        for user in [None, Some(&user("1234"))] {
+            assert_eq!(
+                decide(&password, user, now()),
+                Decision::Reject {
+                    reason: RejectReason::UnknownPin,
+                    pin: None
+                }
+            );
+        }
     }
 
     #[test]
