@@ -121,6 +121,9 @@ fn apply_users() -> Round {
         options: &options,
         zone: UtcOffset(0),
         now_utc_ms: T0_UNIX * 1000,
+        dialect: push_agent::protocol::dialect::Dialect::Attendance,
+        door_count: 0,
+        capabilities: None,
     };
 
     let mut elapsed = Duration::ZERO;

@@ -5,12 +5,17 @@
 //! can neither lose a reply nor run a command twice. Every command id is remembered with its reply;
 //! an id seen again gets the stored reply and is not run again [spec §4.1].
 
+pub mod security;
+
+use crate::controller::DoorCommand;
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::command::{ClearTarget, CmdId, Command, CommandBatch, DataOp, ServerCommand};
+use crate::protocol::dialect::Dialect;
 use crate::protocol::fields::Fields;
 use crate::protocol::options::{ServerOptions, UtcOffset, parse_option_reply};
 use crate::protocol::record::{OpLog, op_type};
 use crate::protocol::reply::{Reply, ReturnCode};
+use crate::protocol::security::capabilities::Capabilities;
 use crate::protocol::user::{apply_user_update, validate_pin};
 use crate::store::{NewRecord, QueryJob, QueryTarget, RecordKind, StoreError, Tx, scope};
 
@@ -43,6 +48,11 @@ pub struct CommandContext<'a> {
     pub options: &'a ServerOptions,
     pub zone: UtcOffset,
     pub now_utc_ms: i64,
+    pub dialect: Dialect,
+    /// Doors 1..=n exist (security dialect).
+    pub door_count: usize,
+    /// What the device registered with, for GET OPTIONS (security dialect).
+    pub capabilities: Option<&'a Capabilities>,
 }
 
 impl CommandContext<'_> {
@@ -61,6 +71,12 @@ pub struct Effects {
     pub options: Option<ServerOptions>,
     /// SET OPTION DateTime: move the clock by this much.
     pub clock_adjust_ms: Option<i64>,
+    /// CONTROL DEVICE: door commands to apply once the batch is committed (security dialect).
+    pub door_commands: Vec<DoorCommand>,
+    /// Door parameters or device rules changed: the doors re-read them.
+    pub access_changed: bool,
+    /// SET OPTIONS DateTime: fetch the server's time afterwards [note §3.9, AMB-41].
+    pub fetch_time: bool,
 }
 
 impl Effects {
@@ -74,6 +90,9 @@ impl Effects {
         if other.clock_adjust_ms.is_some() {
             self.clock_adjust_ms = other.clock_adjust_ms;
         }
+        self.door_commands.extend(other.door_commands);
+        self.access_changed |= other.access_changed;
+        self.fetch_time |= other.fetch_time;
     }
 }
 
@@ -194,9 +213,15 @@ pub fn execute_batch(
 }
 
 fn run(tx: &Tx<'_>, ctx: &CommandContext<'_>, cmd: &ServerCommand) -> Result<Ran, Failure> {
-    let command = match &cmd.command {
-        Ok(c) => c,
-        Err(e) => return Err(refuse(ReturnCode::PARAMETER_ERROR, e.to_string())),
+    let command = match (&cmd.command, ctx.dialect) {
+        (Ok(c), Dialect::Security) => return security::run(tx, ctx, cmd, c),
+        (Ok(c), Dialect::Attendance) => c,
+        (Err(e), Dialect::Security) => {
+            return Err(refuse(security::code::BAD_PARAMETER, e.to_string()));
+        }
+        (Err(e), Dialect::Attendance) => {
+            return Err(refuse(ReturnCode::PARAMETER_ERROR, e.to_string()));
+        }
     };
     match command {
         Command::Data { op, table, records } => run_data(tx, cmd, *op, table, records),
@@ -329,6 +354,10 @@ fn start_query(
         time_to: window.map(|w| w.1),
         after_key: String::new(),
         uploaded: 0,
+        payload: None,
+        reply: None,
+        total: 0,
+        upto_id: None,
     })?;
     Ok(Ran {
         reply: None,
@@ -358,7 +387,7 @@ fn clear(
             warn_unacked("CLEAR DATA", unacked_att + unacked_op);
             // Queries that were uploading have nothing left to send: answer them now.
             for query in tx.delete_query_jobs()? {
-                answer_query(tx, &query, ctx.now_utc_ms.div_euclid(1000))?;
+                answer_query(tx, &query, None, ctx.now_utc_ms.div_euclid(1000))?;
             }
             log::warn!(
                 "CLEAR DATA removed {users} users, {attlogs} attendance and {oplogs} operation records"
@@ -372,14 +401,23 @@ fn clear(
     Ok(Ran::ok(cmd))
 }
 
-/// Queues the reply of a DATA QUERY whose results are all with the server (or gone): `Return=0`
-/// after the data [spec §4.5, AMB-23].
-pub fn answer_query(tx: &Tx<'_>, cmd_id: &str, now_unix: i64) -> Result<(), StoreError> {
-    if let Some(id) = CmdId::parse(cmd_id) {
-        let reply = Reply::new(id, ReturnCode::SUCCESS, "DATA").encode();
-        tx.record_execution(cmd_id, "DATA", Some((&reply, false)), now_unix)?;
-    }
-    Ok(())
+/// Queues the reply of a query whose results are all with the server (or gone): the reply the
+/// job was started with, else the attendance `Return=0` after the data [spec §4.5, AMB-23].
+pub fn answer_query(
+    tx: &Tx<'_>,
+    cmd_id: &str,
+    reply: Option<&str>,
+    now_unix: i64,
+) -> Result<(), StoreError> {
+    let Some(id) = CmdId::parse(cmd_id) else {
+        return Ok(());
+    };
+    let reply = match reply {
+        Some(r) => r.to_owned(),
+        None => Reply::new(id, ReturnCode::SUCCESS, "DATA").encode(),
+    };
+    let name = reply.split("CMD=").nth(1).unwrap_or("DATA").to_owned();
+    tx.record_execution(cmd_id, &name, Some((&reply, false)), now_unix)
 }
 
 fn warn_unacked(what: &str, unacked: i64) {

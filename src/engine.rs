@@ -13,6 +13,8 @@ use crate::commands::{
 };
 use crate::config::AgentConfig;
 use crate::config::types::ReplyBatching;
+use crate::controller::DoorCommand;
+use crate::protocol::command::CmdId;
 use crate::protocol::dialect::Dialect;
 use crate::protocol::http::{HttpRequest, HttpResponse};
 use crate::protocol::options::{OptionReply, ServerOptions, ServerStamp, StampTable};
@@ -21,7 +23,10 @@ use crate::protocol::request::{self, DeviceIdentity, DeviceInfo};
 use crate::protocol::security::capabilities::Capabilities;
 use crate::protocol::security::reply::ServerParams;
 use crate::protocol::security::requests as security;
+use crate::protocol::security::requests::PackagePosition;
+use crate::protocol::security::rtlog::RtLog;
 use crate::protocol::security::rtstate::{DoorState, RelayPolarity};
+use crate::protocol::security::tables::{DateFmt, encode_transaction, encode_user};
 use crate::protocol::session::{
     Action, Handled, Mono, Now, Outcome, Session, SessionConfig, Step, Work,
 };
@@ -55,6 +60,8 @@ pub struct EngineConfig {
     pub capabilities: Option<Capabilities>,
     /// Security dialect: which relay level sets an `rtstate` relay bit [AMB-9].
     pub relay_polarity: RelayPolarity,
+    /// Doors 1..=n exist (security dialect).
+    pub door_count: usize,
 }
 
 impl EngineConfig {
@@ -79,6 +86,7 @@ impl EngineConfig {
             ip: cfg.device.ip.clone(),
             capabilities: None,
             relay_polarity: RelayPolarity::SetWhenEnergised,
+            door_count: 0,
         }
     }
 
@@ -90,10 +98,14 @@ impl EngineConfig {
     }
 }
 
-/// The live state of the doors, which the security dialect reports through `rtstate` [note §3.2].
-pub trait DoorStates: Send {
+/// The doors as the network side sees them (security dialect): their live state, reported
+/// through `rtstate` [note §3.2], and the remote commands of a committed batch.
+pub trait DoorLink: Send {
     /// A number that changes whenever any door's state changes, and the state of doors 1..=n.
     fn door_states(&self) -> (u64, Vec<DoorState>);
+
+    /// Applies CONTROL DEVICE commands, then re-reads the door parameters when `reload`.
+    fn apply(&self, commands: &[DoorCommand], reload: bool);
 }
 
 /// The firmware version the device reports (INFO, `FWVersion`).
@@ -141,7 +153,7 @@ pub struct Engine {
     last_store_error: Option<String>,
     /// What was wrong with the last option block, so a server's quirks are logged once.
     last_option_warnings: Vec<String>,
-    door_states: Option<Box<dyn DoorStates>>,
+    doors: Option<Box<dyn DoorLink>>,
     /// The door-state version the server last acknowledged.
     sent_state_version: Option<u64>,
 }
@@ -188,14 +200,14 @@ impl Engine {
             last_failure: None,
             last_store_error: None,
             last_option_warnings: Vec::new(),
-            door_states: None,
+            doors: None,
             sent_state_version: None,
         })
     }
 
-    /// Security dialect: where `rtstate` reads the doors from.
-    pub fn set_door_states(&mut self, states: Box<dyn DoorStates>) {
-        self.door_states = Some(states);
+    /// Security dialect: the doors `rtstate` reports and CONTROL DEVICE drives.
+    pub fn set_doors(&mut self, doors: Box<dyn DoorLink>) {
+        self.doors = Some(doors);
     }
 
     pub fn session(&self) -> &Session {
@@ -214,8 +226,8 @@ impl Engine {
             Ok(w) => w,
             Err(e) => return self.store_failed(now, e),
         };
-        if let Some(states) = &self.door_states {
-            work.state_changed = Some(states.door_states().0) != self.sent_state_version;
+        if let Some(doors) = &self.doors {
+            work.state_changed = Some(doors.door_states().0) != self.sent_state_version;
         }
         match self.session.step(now, &work) {
             Step::Idle { until } => Tick::Idle { until },
@@ -285,10 +297,10 @@ impl Engine {
             Action::FetchConfig => (security::push(&serial), Prepared::Nothing),
             Action::FetchTime => (security::rtdata_time(&serial), Prepared::Nothing),
             Action::SendState => {
-                let Some(states) = &self.door_states else {
+                let Some(link) = &self.doors else {
                     return Ok(None);
                 };
-                let (version, doors) = states.door_states();
+                let (version, doors) = link.door_states();
                 let time = self.clock.local_now();
                 match security::rtstate(&serial, &time, &doors, self.cfg.relay_polarity) {
                     Ok(req) => (req, Prepared::State(version)),
@@ -373,10 +385,16 @@ impl Engine {
                     self.finish_query(&job)?;
                     return Ok(None);
                 }
-                // Query results go with Stamp=0 so the server can tell them apart (004).
-                let table = job.target.upload_table().as_str();
+                let req = match query_request(&serial, &job, &lines) {
+                    Ok(req) => req,
+                    Err(e) => {
+                        log::error!("query {} cannot be answered: {e}", job.cmd_id);
+                        self.finish_query(&job)?;
+                        return Ok(None);
+                    }
+                };
                 (
-                    request::upload(&serial, table, 0, batch_body(&lines)),
+                    req,
                     Prepared::Query {
                         count: lines.len(),
                         job,
@@ -431,6 +449,9 @@ impl Engine {
                     options: &options,
                     zone: self.clock.zone(),
                     now_utc_ms: now.utc_ms,
+                    dialect: self.cfg.session.dialect,
+                    door_count: self.cfg.door_count,
+                    capabilities: self.cfg.capabilities.as_ref(),
                 };
                 let effects = self.store.write(|tx| execute_batch(tx, &ctx, &batch))?;
                 self.apply_effects(now, effects)?;
@@ -476,8 +497,10 @@ impl Engine {
                 next_key,
                 count,
             } => {
-                // A short chunk was the last one: answer now rather than after an empty round.
-                if count < QUERY_CHUNK {
+                // A short chunk, or the rows announced, was the last: answer now rather than after
+                // an empty round.
+                let announced = job.total > 0 && job.uploaded + count as i64 >= job.total;
+                if count < QUERY_CHUNK || announced {
                     self.finish_query(&job)?;
                 } else {
                     self.store
@@ -494,7 +517,7 @@ impl Engine {
         let unix = self.clock.now().utc_ms.div_euclid(1000);
         self.store.write(|tx| {
             tx.finish_query_job(&job.cmd_id)?;
-            answer_query(tx, &job.cmd_id, unix)
+            answer_query(tx, &job.cmd_id, job.reply.as_deref(), unix)
         })
     }
 
@@ -542,6 +565,15 @@ impl Engine {
         }
         if effects.sweep {
             self.session.request_sweep();
+        }
+        if !effects.door_commands.is_empty() || effects.access_changed {
+            match &self.doors {
+                Some(doors) => doors.apply(&effects.door_commands, effects.access_changed),
+                None => log::warn!("door commands for a device without doors ignored"),
+            }
+        }
+        if effects.fetch_time {
+            self.session.request_time_fetch();
         }
         if effects.reboot {
             log::warn!("REBOOT requested by the server: restarting after the replies");
@@ -624,8 +656,100 @@ fn settle_stamp(
     tx.set_server_stamp(table, text)
 }
 
+/// The request that carries `lines`, the next chunk of `job`: an attendance upload with Stamp=0
+/// (so the server can tell query results apart, 004), or a security `querydata` package.
+fn query_request(serial: &str, job: &QueryJob, lines: &[String]) -> Result<HttpRequest, String> {
+    let cmd_id = || CmdId::parse(&job.cmd_id).ok_or_else(|| "bad command id".to_owned());
+    let package = || PackagePosition {
+        index: usize::try_from(job.uploaded).unwrap_or(0) / QUERY_CHUNK + 1,
+        count: usize::try_from(job.total)
+            .unwrap_or(0)
+            .div_ceil(QUERY_CHUNK)
+            .max(1),
+    };
+    Ok(match job.target {
+        QueryTarget::AttLog | QueryTarget::UserInfo => {
+            let table = job.target.upload_table().as_str();
+            request::upload(serial, table, 0, batch_body(lines))
+        }
+        QueryTarget::Count => {
+            let payload = lines.first().map(String::as_str).unwrap_or("");
+            let (table, rows) = payload
+                .split_once('=')
+                .and_then(|(t, n)| Some((t, n.parse().ok()?)))
+                .ok_or_else(|| format!("count {payload:?}"))?;
+            security::querydata_count(serial, &cmd_id()?, table, rows)
+        }
+        QueryTarget::Options => {
+            let pairs: Vec<(String, String)> = lines
+                .first()
+                .map(String::as_str)
+                .unwrap_or("")
+                .split(',')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            security::querydata_options(serial, &cmd_id()?, &pairs).map_err(|e| e.to_string())?
+        }
+        QueryTarget::Transactions | QueryTarget::NewTransactions => {
+            security::querydata_tabledata(serial, &cmd_id()?, "transaction", lines, package())
+        }
+        QueryTarget::Users => {
+            security::querydata_tabledata(serial, &cmd_id()?, "user", lines, package())
+        }
+    })
+}
+
 /// The next chunk of a query's results and the key to continue after.
 fn query_chunk(tx: &Tx<'_>, job: &QueryJob) -> Result<(Vec<String>, String), StoreError> {
+    let after_id = || job.after_key.parse::<i64>().unwrap_or(0);
+    let upto = job.upto_id.unwrap_or(i64::MAX);
+    // Transaction rows: stored rtlog lines, within the records the query covers, in the §5.3 form.
+    let transactions = |rows: Vec<(i64, String)>| {
+        let rows: Vec<(i64, String)> = rows.into_iter().filter(|(id, _)| *id <= upto).collect();
+        let next = rows
+            .last()
+            .map_or_else(|| job.after_key.clone(), |r| r.0.to_string());
+        let lines = rows
+            .iter()
+            .filter_map(|(_, line)| RtLog::parse(line))
+            .filter_map(|log| encode_transaction(&log, 0).ok())
+            .collect();
+        (lines, next)
+    };
+    match job.target {
+        QueryTarget::Count | QueryTarget::Options => {
+            let once = (job.uploaded == 0).then(|| job.payload.clone().unwrap_or_default());
+            return Ok((once.into_iter().collect(), job.after_key.clone()));
+        }
+        QueryTarget::Transactions => {
+            let rows = match (job.time_from, job.time_to) {
+                (Some(from), Some(to)) => {
+                    tx.records_between(RecordKind::RtLog, from, to, after_id(), QUERY_CHUNK)?
+                }
+                _ => tx.records_after(StampTable::RtLog, after_id(), QUERY_CHUNK, usize::MAX)?,
+            };
+            return Ok(transactions(rows));
+        }
+        QueryTarget::NewTransactions => {
+            let rows = tx.backlog_after(StampTable::RtLog, after_id(), QUERY_CHUNK, usize::MAX)?;
+            return Ok(transactions(rows));
+        }
+        QueryTarget::Users => {
+            let users = tx.users_after(&job.after_key, QUERY_CHUNK)?;
+            let next = users
+                .last()
+                .map_or_else(|| job.after_key.clone(), |u| u.pin.clone());
+            let first_uid = u64::try_from(job.uploaded).unwrap_or(0) + 1;
+            let lines = users
+                .iter()
+                .zip(first_uid..)
+                .filter_map(|(u, uid)| encode_user(uid, u, DateFmt::Seconds).ok())
+                .collect();
+            return Ok((lines, next));
+        }
+        QueryTarget::AttLog | QueryTarget::UserInfo => {}
+    }
     match job.target {
         QueryTarget::AttLog => {
             let (Some(from), Some(to)) = (job.time_from, job.time_to) else {
@@ -638,7 +762,7 @@ fn query_chunk(tx: &Tx<'_>, job: &QueryJob) -> Result<(Vec<String>, String), Sto
                 .map_or_else(|| job.after_key.clone(), |r| r.0.to_string());
             Ok((rows.into_iter().map(|r| r.1).collect(), next))
         }
-        QueryTarget::UserInfo => {
+        _ => {
             let users = match &job.pin {
                 Some(pin) if job.after_key.is_empty() => tx.user(pin)?.into_iter().collect(),
                 Some(_) => Vec::new(),

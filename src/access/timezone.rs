@@ -1,5 +1,5 @@
-//! Time zones as access rules: packed periods, weekdays, holidays and the rule's own validity
-//! [note §1.4, §5.2 items 6–7; AMB-38]. Pure code: every function takes the local time it judges.
+//! Time zones as access rules: periods (decoded by [`Period::from_packed`]), weekdays, holidays
+//! and the rule's own validity [note §1.4, §5.2 items 6–7; AMB-38]. Pure code: every function takes the local time it judges.
 //!
 //! What a time zone id means, everywhere in [`super`]:
 //! - `0` names no time zone. Where a parameter makes 0 mean "no restriction" (the door's
@@ -10,41 +10,6 @@
 
 use super::model::{Holiday, Period, TimeZone};
 use crate::protocol::civil::{LocalDateTime, days_from_civil};
-
-/// A packed period the device cannot use [note §1.4].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("time period {packed}: {reason}")]
-pub struct PeriodError {
-    pub packed: u32,
-    pub reason: &'static str,
-}
-
-/// Decodes `(start_hhmm << 16) + end_hhmm`, `hhmm = H*100 + M` [note §1.4]. `0` is "no period"
-/// ([`Period::NONE`]). An hour above 23, a minute above 59 or an end before the start is an
-/// error: a period never crosses midnight (a night shift is two periods).
-pub fn decode_period(packed: u32) -> Result<Period, PeriodError> {
-    if packed == 0 {
-        return Ok(Period::NONE);
-    }
-    let minutes = |hhmm: u32| {
-        let (hour, minute) = (hhmm / 100, hhmm % 100);
-        (hour <= 23 && minute <= 59)
-            .then(|| (hour * 60 + minute) as u16)
-            .ok_or(PeriodError {
-                packed,
-                reason: "not an HHMM time of day",
-            })
-    };
-    let start = minutes(packed >> 16)?;
-    let end = minutes(packed & 0xFFFF)?;
-    if end < start {
-        return Err(PeriodError {
-            packed,
-            reason: "ends before it starts",
-        });
-    }
-    Ok(Period { start, end })
-}
 
 impl Period {
     /// Whether the minute of `now` lies in the period, both ends included (an end of 12:00 covers
@@ -154,37 +119,6 @@ pub(super) mod tests {
             holidays: [[Period::NONE; 3]; 3],
             valid_from: None,
             valid_until: None,
-        }
-    }
-
-    #[test]
-    fn decodes_the_notes_period_vectors() {
-        for (packed, start, end) in [
-            (54_396_080, "08:30", "12:00"),
-            (65_539, "00:01", "00:03"),
-            (65_537_100, "10:00", "11:00"),
-            (2359, "00:00", "23:59"),
-            ((2359 << 16) + 2359, "23:59", "23:59"),
-        ] {
-            assert_eq!(decode_period(packed), Ok(period(start, end)), "{packed}");
-        }
-        assert_eq!(decode_period(0), Ok(Period::NONE));
-    }
-
-    #[test]
-    fn rejects_periods_that_are_not_times_of_day() {
-        for (packed, reason) in [
-            ((2400 << 16) + 2400, "not an HHMM time of day"),
-            ((830 << 16) + 1260, "not an HHMM time of day"),
-            ((860 << 16) + 1200, "not an HHMM time of day"),
-            (0xFFFF_FFFF, "not an HHMM time of day"),
-            ((1200 << 16) + 830, "ends before it starts"),
-        ] {
-            assert_eq!(
-                decode_period(packed),
-                Err(PeriodError { packed, reason }),
-                "{packed}"
-            );
         }
     }
 

@@ -15,6 +15,9 @@ fn ctx(options: &ServerOptions) -> CommandContext<'_> {
         options,
         zone: UtcOffset(60),
         now_utc_ms: NOW_MS,
+        dialect: crate::protocol::dialect::Dialect::Attendance,
+        door_count: 0,
+        capabilities: None,
     }
 }
 

@@ -137,6 +137,7 @@ fn config(batching: ReplyBatching) -> EngineConfig {
         ip: Some("10.0.0.5".into()),
         capabilities: None,
         relay_polarity: crate::protocol::security::rtstate::RelayPolarity::SetWhenEnergised,
+        door_count: 0,
     }
 }
 

@@ -16,7 +16,7 @@
 //! `SupportPing`), query results, then record uploads as Realtime / TransInterval / TransTimes allow.
 
 use super::civil::LocalDateTime;
-use super::command::{CommandBatch, parse_batch};
+use super::command::{CommandBatch, parse_batch_as};
 use super::dialect::Dialect;
 use super::http::{HttpRequest, HttpResponse, TransportError};
 use super::options::{
@@ -545,7 +545,11 @@ impl Session {
                 if let Some(info) = self.info_in_flight.take() {
                     self.last_info = Some(info);
                 }
-                Outcome::Commands(parse_batch(&text, MAX_COMMANDS_PER_POLL))
+                Outcome::Commands(parse_batch_as(
+                    self.cfg.dialect,
+                    &text,
+                    MAX_COMMANDS_PER_POLL,
+                ))
             }
             Action::Upload(_) | Action::QueryUpload => match self.parse_upload_ack(&text) {
                 Some(server_count) => {

@@ -182,31 +182,6 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().ctx("commit migration")
 }
 
-/// A table whose records upload in id order behind a cursor (`upload_state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UploadTable {
-    /// An attendance table, acknowledged with a stamp.
-    Stamp(StampTable),
-    /// The security dialect's events, `table=rtlog` [note §3.1]; it has no stamp [note §8.3].
-    RtLog,
-}
-
-impl UploadTable {
-    /// The name in `records.upload_table` and `upload_state`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UploadTable::Stamp(table) => table.as_str(),
-            UploadTable::RtLog => "rtlog",
-        }
-    }
-}
-
-impl From<StampTable> for UploadTable {
-    fn from(table: StampTable) -> Self {
-        UploadTable::Stamp(table)
-    }
-}
-
 /// What kind of record a row holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordKind {
@@ -226,11 +201,11 @@ impl RecordKind {
         }
     }
 
-    pub fn upload_table(self) -> UploadTable {
+    pub fn upload_table(self) -> StampTable {
         match self {
-            RecordKind::AttLog => StampTable::AttLog.into(),
-            RecordKind::OpLog => StampTable::OperLog.into(),
-            RecordKind::RtLog => UploadTable::RtLog,
+            RecordKind::AttLog => StampTable::AttLog,
+            RecordKind::OpLog => StampTable::OperLog,
+            RecordKind::RtLog => StampTable::RtLog,
         }
     }
 }
@@ -286,7 +261,8 @@ pub struct PendingReply {
     pub multi_line: bool,
 }
 
-/// A DATA QUERY whose results are being uploaded.
+/// A query whose results are being uploaded: an attendance DATA QUERY, or a security COUNT,
+/// QUERY or GET OPTIONS answered through `querydata`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryJob {
     pub cmd_id: String,
@@ -294,37 +270,71 @@ pub struct QueryJob {
     pub pin: Option<String>,
     pub time_from: Option<LocalDateTime>,
     pub time_to: Option<LocalDateTime>,
+    /// The key of the last row sent.
     pub after_key: String,
+    /// Rows sent so far.
     pub uploaded: i64,
+    /// The whole answer of a one-package job (COUNT, GET OPTIONS).
+    pub payload: Option<String>,
+    /// The reply line queued once the data is up; `None`: the attendance `DATA` reply.
+    pub reply: Option<String>,
+    /// The rows a security QUERY announced (`packcnt` follows from it).
+    pub total: i64,
+    /// The last record id a transaction query covers.
+    pub upto_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryTarget {
     AttLog,
     UserInfo,
+    /// Security `DATA COUNT`: `payload` is the body.
+    Count,
+    /// Security `GET OPTIONS`: `payload` is the body.
+    Options,
+    /// Security `DATA QUERY transaction`, every record or a time window.
+    Transactions,
+    /// Security `DATA QUERY transaction … filter=NewRecord`.
+    NewTransactions,
+    /// Security `DATA QUERY user`.
+    Users,
 }
 
 impl QueryTarget {
+    const ALL: [QueryTarget; 7] = [
+        QueryTarget::AttLog,
+        QueryTarget::UserInfo,
+        QueryTarget::Count,
+        QueryTarget::Options,
+        QueryTarget::Transactions,
+        QueryTarget::NewTransactions,
+        QueryTarget::Users,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             QueryTarget::AttLog => "ATTLOG",
             QueryTarget::UserInfo => "USERINFO",
+            QueryTarget::Count => "count",
+            QueryTarget::Options => "options",
+            QueryTarget::Transactions => "transaction",
+            QueryTarget::NewTransactions => "transaction-new",
+            QueryTarget::Users => "user",
         }
     }
 
     fn parse(s: &str) -> QueryTarget {
-        if s == "USERINFO" {
-            QueryTarget::UserInfo
-        } else {
-            QueryTarget::AttLog
-        }
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .unwrap_or(QueryTarget::AttLog)
     }
 
-    /// The `table=` its results are uploaded with [spec §4.5].
+    /// The `table=` attendance results are uploaded with [spec §4.5].
     pub fn upload_table(self) -> StampTable {
         match self {
-            QueryTarget::AttLog => StampTable::AttLog,
             QueryTarget::UserInfo => StampTable::OperLog,
+            _ => StampTable::AttLog,
         }
     }
 }
@@ -444,8 +454,7 @@ impl Tx<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
-    pub fn upload_state(&self, table: impl Into<UploadTable>) -> Result<UploadState> {
-        let table = table.into();
+    pub fn upload_state(&self, table: StampTable) -> Result<UploadState> {
         let state = self
             .conn
             .prepare_cached(
@@ -478,7 +487,7 @@ impl Tx<'_> {
         }))
     }
 
-    fn ensure_upload_state(&self, table: UploadTable) -> Result<()> {
+    fn ensure_upload_state(&self, table: StampTable) -> Result<()> {
         self.conn
             .prepare_cached("INSERT OR IGNORE INTO upload_state (upload_table) VALUES (?1)")
             .and_then(|mut s| s.execute([table.as_str()]))
@@ -487,8 +496,7 @@ impl Tx<'_> {
     }
 
     /// Whether `table` holds records the server has not acknowledged.
-    pub fn has_backlog(&self, table: impl Into<UploadTable>) -> Result<bool> {
-        let table = table.into();
+    pub fn has_backlog(&self, table: StampTable) -> Result<bool> {
         let acked = self.upload_state(table)?.acked_id;
         self.conn
             .prepare_cached(
@@ -498,8 +506,7 @@ impl Tx<'_> {
             .ctx("check backlog")
     }
 
-    pub fn backlog_count(&self, table: impl Into<UploadTable>) -> Result<i64> {
-        let table = table.into();
+    pub fn backlog_count(&self, table: StampTable) -> Result<i64> {
         let acked = self.upload_state(table)?.acked_id;
         self.conn
             .prepare_cached("SELECT COUNT(*) FROM records WHERE upload_table = ?1 AND id > ?2")
@@ -511,7 +518,7 @@ impl Tx<'_> {
     /// `max_bytes` of text (always at least one record).
     pub fn backlog(
         &self,
-        table: impl Into<UploadTable>,
+        table: StampTable,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<(i64, String)>> {
@@ -522,12 +529,11 @@ impl Tx<'_> {
     /// [`Tx::backlog`]: `DATA QUERY … filter=NewRecord` pages through them [note §5.1, §8.3].
     pub fn backlog_after(
         &self,
-        table: impl Into<UploadTable>,
+        table: StampTable,
         after_id: i64,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<(i64, String)>> {
-        let table = table.into();
         let acked = self.upload_state(table)?.acked_id;
         self.records_after(table, acked.max(after_id), limit, max_bytes)
     }
@@ -535,12 +541,11 @@ impl Tx<'_> {
     /// Records of `table` with an id above `after_id`, in id order, bounded as [`Tx::backlog`].
     pub fn records_after(
         &self,
-        table: impl Into<UploadTable>,
+        table: StampTable,
         after_id: i64,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<(i64, String)>> {
-        let table = table.into();
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, line FROM records WHERE upload_table = ?1 AND id > ?2 ORDER BY id LIMIT ?3")
@@ -565,13 +570,7 @@ impl Tx<'_> {
 
     /// Notes a batch that is about to be sent, so that after a lost reply or a crash the server's
     /// echoed stamp can tell whether it arrived.
-    pub fn mark_inflight(
-        &self,
-        table: impl Into<UploadTable>,
-        first: i64,
-        last: i64,
-    ) -> Result<()> {
-        let table = table.into();
+    pub fn mark_inflight(&self, table: StampTable, first: i64, last: i64) -> Result<()> {
         self.ensure_upload_state(table)?;
         self.conn
             .prepare_cached("UPDATE upload_state SET inflight_first = ?2, inflight_last = ?3 WHERE upload_table = ?1")
@@ -583,13 +582,12 @@ impl Tx<'_> {
     /// Records the server's acknowledgement of the batch ending at `last_id`.
     pub fn ack_upload(
         &self,
-        table: impl Into<UploadTable>,
+        table: StampTable,
         last_id: i64,
         count: usize,
         partial: bool,
         now_unix: i64,
     ) -> Result<()> {
-        let table = table.into();
         self.ensure_upload_state(table)?;
         self.conn
             .prepare_cached(
@@ -602,8 +600,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn clear_inflight(&self, table: impl Into<UploadTable>) -> Result<()> {
-        let table = table.into();
+    pub fn clear_inflight(&self, table: StampTable) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE upload_state SET inflight_first = NULL, inflight_last = NULL WHERE upload_table = ?1")
             .and_then(|mut s| s.execute([table.as_str()]))
@@ -612,8 +609,7 @@ impl Tx<'_> {
     }
 
     /// Starts the upload of `table` over from its first record (the server sent Stamp=0).
-    pub fn restart_upload(&self, table: impl Into<UploadTable>) -> Result<()> {
-        let table = table.into();
+    pub fn restart_upload(&self, table: StampTable) -> Result<()> {
         self.ensure_upload_state(table)?;
         self.conn
             .prepare_cached(
@@ -625,12 +621,19 @@ impl Tx<'_> {
     }
 
     pub fn set_server_stamp(&self, table: StampTable, stamp: &str) -> Result<()> {
-        self.ensure_upload_state(table.into())?;
+        self.ensure_upload_state(table)?;
         self.conn
             .prepare_cached("UPDATE upload_state SET server_stamp = ?2 WHERE upload_table = ?1")
             .and_then(|mut s| s.execute(params![table.as_str(), stamp]))
             .ctx("store server stamp")?;
         Ok(())
+    }
+
+    /// The id of the newest record of any kind (0 when there is none).
+    pub fn last_record_id(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM records", [], |r| r.get(0))
+            .ctx("read the last record id")
     }
 
     pub fn count_records(&self, kind: RecordKind) -> Result<i64> {
@@ -719,8 +722,7 @@ impl Tx<'_> {
     /// Deletes the `n` oldest records of `table` to make room [C20]; returns (deleted, of which
     /// the server had not acknowledged). Those are lost to the server: the caller logs and
     /// counts them. A batch in flight stays noted: its acknowledgement still moves the cursor.
-    pub fn delete_oldest(&self, table: impl Into<UploadTable>, n: usize) -> Result<(i64, i64)> {
-        let table = table.into();
+    pub fn delete_oldest(&self, table: StampTable, n: usize) -> Result<(i64, i64)> {
         let last: Option<i64> = self
             .conn
             .prepare_cached(
@@ -1001,8 +1003,9 @@ impl Tx<'_> {
     pub fn add_query_job(&self, job: &QueryJob) -> Result<()> {
         self.conn
             .execute(
-                "INSERT OR IGNORE INTO query_jobs (cmd_id, target, pin, time_from, time_to, after_key, uploaded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT OR IGNORE INTO query_jobs (cmd_id, target, pin, time_from, time_to, after_key, uploaded,
+                   payload, reply, total, upto_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     job.cmd_id,
                     job.target.as_str(),
@@ -1010,7 +1013,11 @@ impl Tx<'_> {
                     job.time_from.map(|t| t.to_string()),
                     job.time_to.map(|t| t.to_string()),
                     job.after_key,
-                    job.uploaded
+                    job.uploaded,
+                    job.payload,
+                    job.reply,
+                    job.total,
+                    job.upto_id
                 ],
             )
             .ctx("store query job")?;
@@ -1020,7 +1027,8 @@ impl Tx<'_> {
     pub fn next_query_job(&self) -> Result<Option<QueryJob>> {
         self.conn
             .prepare_cached(
-                "SELECT cmd_id, target, pin, time_from, time_to, after_key, uploaded FROM query_jobs ORDER BY seq LIMIT 1",
+                "SELECT cmd_id, target, pin, time_from, time_to, after_key, uploaded, payload, reply, total, upto_id
+                 FROM query_jobs ORDER BY seq LIMIT 1",
             )
             .and_then(|mut s| {
                 s.query_row([], |r| {
@@ -1033,6 +1041,10 @@ impl Tx<'_> {
                         time_to: time(4)?,
                         after_key: r.get(5)?,
                         uploaded: r.get(6)?,
+                        payload: r.get(7)?,
+                        reply: r.get(8)?,
+                        total: r.get(9)?,
+                        upto_id: r.get(10)?,
                     })
                 })
                 .optional()
@@ -1350,7 +1362,7 @@ mod tests {
         let expected = RtLog { index: 2, ..log }.encode().unwrap();
         assert!(expected.ends_with("\tindex=2"), "{expected}");
         assert_eq!(
-            s.read(|tx| tx.backlog(UploadTable::RtLog, 10, 1 << 20))?,
+            s.read(|tx| tx.backlog(StampTable::RtLog, 10, 1 << 20))?,
             [(2, expected)]
         );
         assert_eq!(s.read(|tx| tx.count_records(RecordKind::RtLog))?, 1);
@@ -1360,7 +1372,7 @@ mod tests {
         s.write(|tx| tx.delete_records(RecordKind::AttLog))?;
         let next = s.write(|tx| tx.append_rtlog(&rtlog("5", "2026-01-01 08:00:02")))?;
         assert_eq!(next, 3);
-        let lines = s.read(|tx| tx.backlog(UploadTable::RtLog, 10, 1 << 20))?;
+        let lines = s.read(|tx| tx.backlog(StampTable::RtLog, 10, 1 << 20))?;
         assert!(lines[0].1.ends_with("\tindex=3"), "{lines:?}");
         Ok(())
     }
@@ -1397,7 +1409,7 @@ mod tests {
                     tx.append_rtlog(&rtlog("1", &time))?;
                 }
             }
-            tx.ack_upload(UploadTable::RtLog, 2, 2, false, 0)
+            tx.ack_upload(StampTable::RtLog, 2, 2, false, 0)
         })?;
         Ok(s)
     }
@@ -1410,7 +1422,7 @@ mod tests {
     fn new_records_are_the_rtlogs_above_the_acknowledged_id() -> Result<()> {
         let mut s = security_records()?;
         let new_after = |s: &mut Store, after| {
-            s.read(|tx| tx.backlog_after(UploadTable::RtLog, after, 10, 1 << 20))
+            s.read(|tx| tx.backlog_after(StampTable::RtLog, after, 10, 1 << 20))
         };
         assert_eq!(ids(&new_after(&mut s, 0)?), [3, 5, 6]);
         assert_eq!(
@@ -1419,7 +1431,7 @@ mod tests {
             "paging on after the last row sent"
         );
         assert_eq!(ids(&new_after(&mut s, 6)?), Vec::<i64>::new());
-        assert_eq!(s.read(|tx| tx.backlog_count(UploadTable::RtLog))?, 3);
+        assert_eq!(s.read(|tx| tx.backlog_count(StampTable::RtLog))?, 3);
         assert_eq!(s.read(|tx| tx.count_records(RecordKind::RtLog))?, 5);
         Ok(())
     }
@@ -1468,11 +1480,11 @@ mod tests {
             let mut s = security_records()?;
             assert_eq!(s.read(|tx| tx.count_all_records())?, 6);
             assert_eq!(
-                s.write(|tx| tx.delete_oldest(UploadTable::RtLog, n))?,
+                s.write(|tx| tx.delete_oldest(StampTable::RtLog, n))?,
                 (deleted, unacked),
                 "n = {n}"
             );
-            let rest = s.read(|tx| tx.records_after(UploadTable::RtLog, 0, 10, 1 << 20))?;
+            let rest = s.read(|tx| tx.records_after(StampTable::RtLog, 0, 10, 1 << 20))?;
             assert_eq!(ids(&rest), left, "n = {n}");
             assert_eq!(s.read(|tx| tx.count_all_records())?, 1 + left.len() as i64);
         }

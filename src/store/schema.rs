@@ -190,4 +190,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         disabled               INTEGER NOT NULL
     );
     "#,
+    // 4: security-dialect answers through /iclock/querydata: the precomputed body of a COUNT or
+    // GET OPTIONS, the reply line to queue once the data is up, the rows a QUERY announced, and
+    // the last record id it covers (records made later are not part of it).
+    r#"
+    ALTER TABLE query_jobs ADD COLUMN payload TEXT;
+    ALTER TABLE query_jobs ADD COLUMN reply TEXT;
+    ALTER TABLE query_jobs ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE query_jobs ADD COLUMN upto_id INTEGER;
+    "#,
 ];

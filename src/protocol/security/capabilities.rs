@@ -24,7 +24,7 @@ pub struct Capabilities {
     /// `CommType`: `ethernet`, `usb-4G-modem` or `serial-wireless`.
     pub comm_type: String,
     /// `MaxPackageSize` in bytes; also bounds querydata packages (see
-    /// [`super::requests::querydata_tabledata`]).
+    /// [`super::requests::querydata_tabledata`], whose caller keeps packages under it).
     pub max_package_size: u32,
     /// `LockCount`: doors.
     pub lock_count: u32,

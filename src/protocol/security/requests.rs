@@ -122,61 +122,38 @@ pub fn querydata_options(
     ))
 }
 
-/// A record that does not fit in one package on its own.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("record {index} is {len} bytes, more than the {max}-byte package limit")]
-pub struct RecordTooLarge {
-    /// Position of the record in the input, from 0.
+/// Where a `DATA QUERY` package stands in the answer: `packidx` of `packcnt`, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackagePosition {
     pub index: usize,
-    /// Its length in bytes.
-    pub len: usize,
-    /// The package limit.
-    pub max: usize,
+    pub count: usize,
 }
 
-/// The answer to `DATA QUERY` (E24) [note §5.1, §8.3, C27]: the already encoded `records` (each in
-/// its table's upload format) split into as few packages as fit, in order, each one
-/// `POST /iclock/querydata?SN=…&type=tabledata&cmdid=…&tablename=…&count=<rows in package>&packcnt=<packages>&packidx=<1-based>`
-/// with its records joined by LF [note §1.3]. A package body never exceeds `max_package_size`
-/// bytes (the device's advertised `MaxPackageSize`). No records give no request (the note's "zero
-/// rows: skip the upload").
+/// One package of the answer to `DATA QUERY` (E24) [note §5.1, §8.3, C27]: the already encoded
+/// `records` (each in its table's upload format) joined by LF [note §1.3], as
+/// `POST /iclock/querydata?SN=…&type=tabledata&cmdid=…&tablename=…&count=<rows in package>&packcnt=<packages>&packidx=<1-based>`.
+/// The caller reads the rows a package at a time and keeps the package under the advertised
+/// `MaxPackageSize`.
 pub fn querydata_tabledata<S: AsRef<str>>(
     serial: &str,
     cmd_id: &CmdId,
     table: &str,
     records: &[S],
-    max_package_size: usize,
-) -> Result<Vec<HttpRequest>, RecordTooLarge> {
-    let mut packages: Vec<(usize, String)> = Vec::new();
-    for (index, record) in records.iter().enumerate() {
-        let record = record.as_ref();
-        if record.len() > max_package_size {
-            return Err(RecordTooLarge {
-                index,
-                len: record.len(),
-                max: max_package_size,
-            });
-        }
-        match packages.last_mut() {
-            Some((count, body)) if body.len() + 1 + record.len() <= max_package_size => {
-                body.push('\n');
-                body.push_str(record);
-                *count += 1;
-            }
-            _ => packages.push((1, record.to_owned())),
-        }
-    }
-    let total = packages.len();
-    Ok(packages
-        .into_iter()
-        .enumerate()
-        .map(|(i, (count, body))| {
-            HttpRequest::post(
-                querydata_target(serial, "tabledata", cmd_id, table, count, total, i + 1),
-                body.into_bytes(),
-            )
-        })
-        .collect())
+    at: PackagePosition,
+) -> HttpRequest {
+    let body: Vec<&str> = records.iter().map(AsRef::as_ref).collect();
+    HttpRequest::post(
+        querydata_target(
+            serial,
+            "tabledata",
+            cmd_id,
+            table,
+            records.len(),
+            at.count,
+            at.index,
+        ),
+        body.join("\n").into_bytes(),
+    )
 }
 
 #[cfg(test)]
@@ -334,63 +311,18 @@ mod tests {
             "user uid=2\tcardno=\tpin=2\tpassword=1\tgroup=1\tstarttime=0\tendtime=0\tname=\tprivilege=0\tdisable=0\tverify=0",
             "user uid=3\tcardno=\tpin=3\tpassword=\tgroup=1\tstarttime=0\tendtime=0\tname=\tprivilege=0\tdisable=0\tverify=0",
         ];
-        let reqs = querydata_tabledata(SN, &id("415"), "user", &records, 2_048_000).unwrap();
-        assert_eq!(reqs.len(), 1);
+        let first = PackagePosition { index: 1, count: 1 };
+        let req = querydata_tabledata(SN, &id("415"), "user", &records, first);
         assert_eq!(
-            reqs[0].target,
+            req.target,
             "/iclock/querydata?SN=3383154200002&type=tabledata&cmdid=415&tablename=user\
              &count=3&packcnt=1&packidx=1"
         );
-        assert_eq!(reqs[0].body, records.join("\n").into_bytes());
-    }
-
-    #[test]
-    fn splits_query_answers_at_the_package_limit() {
-        let records = ["aaaa", "bbbb", "cccc", "dd", "eeeeeeeeee"];
-        // "aaaa\nbbbb" is 9 bytes: two four-byte records fit in 9, not in 8.
-        let reqs = querydata_tabledata(SN, &id("7"), "transaction", &records, 10).unwrap();
-        let summary: Vec<(String, String, String, Vec<u8>)> = reqs
-            .iter()
-            .map(|r| {
-                (
-                    r.query_param("count").unwrap(),
-                    r.query_param("packcnt").unwrap(),
-                    r.query_param("packidx").unwrap(),
-                    r.body.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            vec![
-                ("2".into(), "3".into(), "1".into(), b"aaaa\nbbbb".to_vec()),
-                ("2".into(), "3".into(), "2".into(), b"cccc\ndd".to_vec()),
-                ("1".into(), "3".into(), "3".into(), b"eeeeeeeeee".to_vec()),
-            ]
-        );
-        for req in &reqs {
-            assert!(req.body.len() <= 10);
-            assert_eq!(req.query_param("tablename").as_deref(), Some("transaction"));
-        }
-        let tight = querydata_tabledata(SN, &id("7"), "t", &records[..2], 8).unwrap();
-        assert_eq!(tight.len(), 2);
-    }
-
-    #[test]
-    fn refuses_a_record_larger_than_a_package_and_sends_nothing_for_no_rows() {
-        assert_eq!(
-            querydata_tabledata(SN, &id("7"), "t", &["ok", "too long"], 4),
-            Err(RecordTooLarge {
-                index: 1,
-                len: 8,
-                max: 4
-            })
-        );
-        assert!(querydata_tabledata(SN, &id("7"), "t", &["x"], 0).is_err());
-        let none: [&str; 0] = [];
-        assert_eq!(
-            querydata_tabledata(SN, &id("7"), "t", &none, 10),
-            Ok(vec![])
-        );
+        assert_eq!(req.body, records.join("\n").into_bytes());
+        let third = PackagePosition { index: 3, count: 4 };
+        let req = querydata_tabledata(SN, &id("7"), "transaction", &records[..1], third);
+        assert_eq!(req.query_param("count").as_deref(), Some("1"));
+        assert_eq!(req.query_param("packcnt").as_deref(), Some("4"));
+        assert_eq!(req.query_param("packidx").as_deref(), Some("3"));
     }
 }

@@ -2,6 +2,7 @@
 //! §7.2].
 
 use crate::protocol::civil::LocalDateTime;
+use crate::protocol::fields::Fields;
 use std::fmt;
 
 /// `inoutstatus`: the direction of the reader that produced the event [note §3.1]. Only 0 and 1
@@ -97,6 +98,36 @@ impl RtLog {
     }
 }
 
+impl RtLog {
+    /// Reads back a record [`RtLog::encode`] wrote (the store keeps records as sent), for the
+    /// `transaction` form of DATA QUERY [note §5.3]. `None` when a field is missing or unreadable.
+    pub fn parse(line: &str) -> Option<RtLog> {
+        let fields = Fields::parse(line).ok()?;
+        let number = |key: &str| fields.get(key)?.trim().parse::<u64>().ok();
+        let small = |key: &str| u32::try_from(number(key)?).ok();
+        let verifytype = fields.get("verifytype")?.trim();
+        Some(RtLog {
+            time: LocalDateTime::parse(fields.get("time")?.trim()).ok()?,
+            pin: fields.get("pin")?.to_owned(),
+            cardno: fields.get("cardno")?.to_owned(),
+            sitecode: small("sitecode")?,
+            linkid: small("linkid")?,
+            eventaddr: small("eventaddr")?,
+            event: u16::try_from(number("event")?).ok()?,
+            inoutstatus: match number("inoutstatus")? {
+                0 => InOutStatus::In,
+                _ => InOutStatus::Out,
+            },
+            verifytype: if verifytype.len() == 16 {
+                VerifyType::Factors(u16::from_str_radix(verifytype, 2).ok()?)
+            } else {
+                VerifyType::Code(verifytype.parse().ok()?)
+            },
+            index: number("index")?,
+        })
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -183,5 +214,15 @@ pub(super) mod tests {
         assert_eq!(log.encode(), Err(RtLogError { field: "cardno" }));
         log.cardno = "9\r".into();
         assert_eq!(log.encode(), Err(RtLogError { field: "cardno" }));
+    }
+
+    #[test]
+    fn parse_reads_back_what_encode_wrote() {
+        let mut log = seed_example();
+        assert_eq!(RtLog::parse(&log.encode().unwrap()), Some(log.clone()));
+        log.verifytype = VerifyType::Factors(0b1010_0000_0010);
+        log.inoutstatus = InOutStatus::Out;
+        assert_eq!(RtLog::parse(&log.encode().unwrap()), Some(log));
+        assert_eq!(RtLog::parse("time=2026-11-23 08:00:00\tpin=1"), None);
     }
 }

@@ -703,6 +703,60 @@ const IGNORED_DOOR_PARAMS: [&str; 14] = [
     "SensorSupervisedResistor",
 ];
 
+/// The value of `GET OPTIONS Door<N><Name>` [note §6.6: what SET OPTIONS sets, GET OPTIONS
+/// reads], from `doors` (door 1 first). `None` for a key that is not such a name, a door that does
+/// not exist, and the two passwords, which are never sent back.
+pub fn door_option_value(key: &str, doors: &[DoorSettings]) -> Option<String> {
+    let (Some(door), suffix) = split_door_name(key).ok()? else {
+        return None;
+    };
+    let d = doors.get(usize::from(door).checked_sub(1)?)?;
+    let is = |name: &str| suffix.eq_ignore_ascii_case(name);
+    let flag = |on: bool| u8::from(on).to_string();
+    let value = if is("Drivertime") {
+        d.drive_secs.to_string()
+    } else if is("Detectortime") {
+        d.detector_secs.to_string()
+    } else if is("SensorType") {
+        match d.sensor {
+            SensorType::None => "0",
+            SensorType::NormallyOpen => "1",
+            SensorType::NormallyClosed => "2",
+        }
+        .to_owned()
+    } else if is("CloseAndLock") {
+        flag(d.close_and_lock)
+    } else if is("KeepOpenTimeZone") {
+        d.keep_open_tz.to_string()
+    } else if is("ValidTZ") {
+        d.valid_tz.to_string()
+    } else if is("VerifyType") {
+        d.verify_mode.to_string()
+    } else if is("Intertime") {
+        d.inter_secs.to_string()
+    } else if is("FirstCardOpenDoor") {
+        match d.first_card {
+            FirstCardMode::Off => "0",
+            FirstCardMode::NormalOpen => "1",
+            FirstCardMode::Activation => "2",
+        }
+        .to_owned()
+    } else if is("MultiCardOpenDoor") {
+        flag(d.multi_card)
+    } else if is("MultiCardInterTime") {
+        d.multi_card_inter_secs.to_string()
+    } else if is("InOutAntiPassback") {
+        d.in_out_apb.to_string()
+    } else if is("InTimeAPB") {
+        d.in_time_apb_secs.to_string()
+    } else if is("MaskFlag") {
+        flag(d.locked)
+    } else {
+        return None;
+    };
+    Some(value)
+}
+
 /// `SET OPTIONS Door<N><Name>=<Value>` [note §6.5; AMB-17]: the door and the checked parameter.
 /// A key that is not `Door<N>…` with an App 10 name is [`ParamOutcome::Unknown`].
 pub fn parse_door_option(
