@@ -822,4 +822,6 @@ fn capabilities(options: &ServerOptions) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
+mod security_tests;
+#[cfg(test)]
 mod tests;
