@@ -161,7 +161,7 @@ fn registers_uploads_events_and_the_door_state_with_a_valid_token() {
     let ids = rig.append_events(3);
     rig.run_until("three events", |r| r.server.rt_events().len() == 3);
     let registration = rig.server.registration(SN).expect("registered");
-    assert_eq!(registration.capability("LockCount").as_deref(), Some("1"));
+    assert_eq!(registration.capability("LockCount"), Some("1"));
     assert_eq!(rig.server.rejected_tokens(), 0);
     let expected: Vec<u64> = ids.iter().map(|&i| i as u64).collect();
     assert_eq!(rig.received_indexes(), expected);
