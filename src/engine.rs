@@ -70,7 +70,7 @@ impl EngineConfig {
             session: SessionConfig {
                 identity: DeviceIdentity {
                     serial: cfg.device.serial.as_str().to_owned(),
-                    push_version: cfg.device.push_version.0,
+                    push_version: cfg.device.push_version(),
                     device_type: crate::config::defaults::DEVICE_TYPE.to_owned(),
                     language: cfg.device.language,
                     comm_key: cfg.server.comm_key.as_ref().map(|k| k.expose().to_owned()),
@@ -310,10 +310,13 @@ impl Engine {
                     }
                 }
             }
-            Action::PushOptions => (
-                request::push_options(&serial, &capabilities(self.session.options())),
-                Prepared::Nothing,
-            ),
+            Action::PushOptions => {
+                let pairs = match self.cfg.session.dialect {
+                    Dialect::Attendance => capabilities(self.session.options()),
+                    Dialect::Security => self.device_parameters()?,
+                };
+                (request::push_options(&serial, &pairs), Prepared::Nothing)
+            }
             Action::Ping => (self.session.ping_request(), Prepared::Nothing),
             Action::Poll => {
                 let info = self.device_info()?;
@@ -587,6 +590,37 @@ impl Engine {
         log::info!("clock moved by {delta_ms} ms (correction now {total} ms)");
         self.store
             .write(|tx| tx.set_setting(scope::STATE, CLOCK_CORRECTION_KEY, &total.to_string()))
+    }
+
+    /// The security dialect's parameter upload (`table=options`, note §2.12): what the device is
+    /// and holds. Capacities come from the registered capabilities; there is no biometric
+    /// hardware, so every biometric function is off.
+    fn device_parameters(&mut self) -> Result<Vec<(String, String)>, StoreError> {
+        let (users, records) = self
+            .store
+            .read(|tx| Ok((tx.count_users()?, tx.count_records(RecordKind::RtLog)?)))?;
+        let caps = self.cfg.capabilities.as_ref();
+        let cap = |f: fn(&Capabilities) -> String| caps.map(f).unwrap_or_default();
+        let pairs = [
+            ("~DeviceName", cap(|c| c.device_name.clone())),
+            ("TransactionCount", records.to_string()),
+            ("~MaxAttLogCount", cap(|c| c.max_att_log_count.to_string())),
+            ("UserCount", users.to_string()),
+            ("~MaxUserCount", cap(|c| c.max_user_count.to_string())),
+            ("LockCount", cap(|c| c.lock_count.to_string())),
+            ("ReaderCount", cap(|c| c.reader_count.to_string())),
+            ("FingerFunOn", "0".to_owned()),
+            ("FaceFunOn", "0".to_owned()),
+            ("FvFunOn", "0".to_owned()),
+            ("PvFunOn", "0".to_owned()),
+            ("IPAddress", self.ip.clone()),
+            ("FWVersion", firmware_version()),
+            (
+                "PushVersion",
+                self.cfg.session.identity.push_version.to_string(),
+            ),
+        ];
+        Ok(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
     fn device_info(&mut self) -> Result<DeviceInfo, StoreError> {

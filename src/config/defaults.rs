@@ -8,6 +8,10 @@ pub const BOARD: &str = "sim";
 pub const DATA_DIR: &str = "/var/lib/push-agent";
 /// Protocol version we announce (`pushver`). AMB-1: 2.4.1 is the newest version App 6 lists.
 pub const PUSH_VERSION: &str = "2.4.1";
+/// Protocol version the security dialect announces. 3.0.1, not 3.1.2: from 3.1.1 on a server may
+/// expect the key exchange, whose algorithms the spec leaves out (AMB-35), and nothing this agent
+/// does needs a later version (App 13).
+pub const SECURITY_PUSH_VERSION: &str = "3.0.1";
 /// Sub-protocol sent as `DeviceType` [000 §5].
 pub const DEVICE_TYPE: &str = "att";
 /// App 2 language code: 69 = English.

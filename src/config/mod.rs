@@ -9,6 +9,7 @@ pub mod types;
 
 use crate::protocol::dialect::Dialect;
 use crate::protocol::record::VerifyCodes;
+use crate::protocol::version::PushVersion;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -64,8 +65,9 @@ pub struct DeviceSection {
     /// `sim` for the built-in simulated board, or the path of a board file.
     #[serde(default = "default_board")]
     pub board: String,
-    #[serde(default = "default_push_version")]
-    pub push_version: ConfigPushVersion,
+    /// The `pushver` announced; by default the dialect's ([`DeviceSection::push_version`]).
+    #[serde(default, rename = "push_version")]
+    pub push_version_setting: Option<ConfigPushVersion>,
     #[serde(default = "default_language")]
     pub language: u16,
     #[serde(default = "default_time_zone")]
@@ -156,9 +158,20 @@ fn default_max_replies() -> Bounded<1, 200> {
 fn default_board() -> String {
     defaults::BOARD.to_owned()
 }
-fn default_push_version() -> ConfigPushVersion {
-    ConfigPushVersion::try_from(defaults::PUSH_VERSION.to_owned())
-        .expect("the default version parses")
+impl DeviceSection {
+    /// The `pushver` announced: the configured one, else the dialect's default.
+    pub fn push_version(&self) -> PushVersion {
+        self.push_version_setting.as_ref().map_or_else(
+            || {
+                let default = match self.dialect {
+                    Dialect::Attendance => defaults::PUSH_VERSION,
+                    Dialect::Security => defaults::SECURITY_PUSH_VERSION,
+                };
+                default.parse().expect("the default versions parse")
+            },
+            |v| v.0,
+        )
+    }
 }
 fn default_language() -> u16 {
     defaults::LANGUAGE
@@ -371,7 +384,7 @@ mod tests {
     fn fills_every_default() {
         let c = parse_agent(MINIMAL).unwrap();
         assert_eq!(c.device.board, "sim");
-        assert_eq!(c.device.push_version.0.to_string(), "2.4.1");
+        assert_eq!(c.device.push_version().to_string(), "2.4.1");
         assert_eq!(c.server.io_timeout_secs.get(), defaults::IO_TIMEOUT_SECS);
         assert_eq!(c.upload.batch_records.get(), defaults::BATCH_RECORDS as u64);
         assert_eq!(c.storage.data_dir, PathBuf::from(defaults::DATA_DIR));
@@ -416,6 +429,10 @@ mod tests {
         assert_eq!(c.device.dialect, Dialect::Attendance);
         let c = parse_agent(&MINIMAL.replace("attendance", "security")).unwrap();
         assert_eq!(c.device.dialect, Dialect::Security);
+        assert_eq!(c.device.push_version().to_string(), "3.0.1");
+        let pinned = MINIMAL.replace("attendance\"", "security\"\npush_version = \"3.1.2\"");
+        let c = parse_agent(&pinned).unwrap();
+        assert_eq!(c.device.push_version().to_string(), "3.1.2");
         assert!(
             c.render().contains("dialect = \"security\""),
             "{}",

@@ -240,3 +240,23 @@ fn door_commands_reach_the_doors_and_their_replies_reach_the_server() {
     assert_eq!(packages.len(), 1);
     assert_eq!(packages[0].lines, ["user=0"]);
 }
+
+#[test]
+fn uploads_the_device_parameters_when_the_server_asks() {
+    let mut rig = Rig::new();
+    rig.server.set_option("PushOptionsFlag", "1");
+    rig.append_events(2);
+    rig.run_until("the parameters", |r| !r.server.pushed_options().is_empty());
+    let options = rig.server.pushed_options();
+    let value = |key: &str| {
+        options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(value("TransactionCount"), Some("2"));
+    assert_eq!(value("UserCount"), Some("0"));
+    assert_eq!(value("LockCount"), Some("1"));
+    assert_eq!(value("PushVersion"), Some("3.1.2"));
+    assert_eq!(value("FingerFunOn"), Some("0"));
+}
