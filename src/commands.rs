@@ -170,6 +170,16 @@ pub fn execute_batch(
             continue;
         }
         match tx.executed_reply(id)? {
+            // Security: a repeated command is answered -7 [App 1, C15]. Its first reply, if the
+            // server has not taken it yet, is still queued and goes first (the queue keeps one
+            // reply per id).
+            Some(Some(_)) if ctx.dialect == Dialect::Security => {
+                log::info!("command {id} already executed; answering -7 (repeated command)");
+                let repeated =
+                    Reply::new(cmd.id.clone(), security::code::REPEATED, &cmd.reply_name);
+                tx.queue_reply(id, &repeated.encode(), false)?;
+                continue;
+            }
             Some(Some((body, multi_line))) => {
                 log::info!("command {id} already executed; sending its stored reply again");
                 tx.queue_reply(id, &body, multi_line)?;

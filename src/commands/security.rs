@@ -27,6 +27,8 @@ use crate::store::{QueryJob, QueryTarget, RecordKind, Tx};
 /// App 1 return codes of the security dialect [note §9.1].
 pub mod code {
     use crate::protocol::reply::ReturnCode;
+    /// -7 repeated command.
+    pub const REPEATED: ReturnCode = ReturnCode(-7);
     /// -11 wrong data parameter.
     pub const BAD_PARAMETER: ReturnCode = ReturnCode(-11);
     /// -13 command does not exist.

@@ -260,3 +260,24 @@ fn uploads_the_device_parameters_when_the_server_asks() {
     assert_eq!(value("PushVersion"), Some("3.1.2"));
     assert_eq!(value("FingerFunOn"), Some("0"));
 }
+
+#[test]
+fn a_repeated_command_runs_once_and_is_answered_minus_7() {
+    let mut rig = Rig::new();
+    rig.run_until("online", |r| r.server.registration(SN).is_some());
+    rig.server
+        .queue_command_with_id("77", "CONTROL DEVICE 02010000");
+    rig.run_until("the first reply", |r| !r.server.replies().is_empty());
+    rig.server
+        .queue_command_with_id("77", "CONTROL DEVICE 02010000");
+    rig.run_until("the second reply", |r| r.server.replies().len() >= 2);
+    let replies: Vec<String> = rig.server.replies().iter().map(|r| r.raw.clone()).collect();
+    assert_eq!(
+        replies,
+        [
+            "ID=77&Return=0&CMD=CONTROL DEVICE",
+            "ID=77&Return=-7&CMD=CONTROL DEVICE"
+        ]
+    );
+    assert_eq!(rig.doors.commands.lock().unwrap().len(), 1);
+}
