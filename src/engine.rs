@@ -256,6 +256,7 @@ impl Engine {
     fn act(&mut self, action: &Action) -> Result<(), StoreError> {
         let check = self.session.check_in_progress();
         let Some((req, prepared)) = self.prepare(action)? else {
+            self.session.skipped(self.clock.now(), action);
             return Ok(());
         };
         let token = self.session.token();

@@ -427,6 +427,20 @@ impl Session {
         request::ping(&self.cfg.identity.serial)
     }
 
+    /// The shell had nothing to send for `action` (no capability list, no door state): the session
+    /// moves on instead of asking again at once. Registration waits ErrorDelay.
+    pub fn skipped(&mut self, now: Now, action: &Action) {
+        match action {
+            Action::Register => {
+                self.fail(now, "nothing to register with".to_owned());
+            }
+            Action::SendState => {
+                self.next_state_at = Some(now.mono.plus_secs(RTSTATE_PERIOD_SECS));
+            }
+            _ => {}
+        }
+    }
+
     /// Feeds the result of the exchange made for `action`.
     pub fn handle(
         &mut self,
@@ -1533,5 +1547,33 @@ mod tests {
         assert_eq!(parse_count_ack("error description"), None);
         assert_eq!(parse_count_ack("=5"), None);
         assert_eq!(parse_count_ack("a b=5"), None);
+    }
+
+    #[test]
+    fn a_skipped_action_is_not_asked_for_again_at_once() {
+        let clock = Clock::new();
+        let mut s = security_session(&clock);
+        s.step(clock.now, &Work::default());
+        s.handle(clock.now, &Action::Init, Ok(&ok("OK")));
+        s.skipped(clock.now, &Action::Register);
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Idle {
+                until: Some(clock.now.mono.plus_secs(30))
+            }
+        );
+        let mut s = security_session(&clock);
+        security_connect(&mut s, &clock);
+        s.poll_request(info(0));
+        s.handle(clock.now, &Action::Poll, Ok(&ok("OK")));
+        assert_eq!(
+            s.step(clock.now, &Work::default()),
+            Step::Act(Action::SendState)
+        );
+        s.skipped(clock.now, &Action::SendState);
+        assert!(matches!(
+            s.step(clock.now, &Work::default()),
+            Step::Idle { .. }
+        ));
     }
 }
