@@ -128,6 +128,10 @@ impl Controller {
                 first_card_until: None,
             })
             .collect();
+        // A start inside a keep-open window opens the door now, not at the next minute.
+        let mut outputs = c.idle_outputs();
+        c.follow_zones(now, &mut outputs)?;
+        c.finish(outputs, None, String::new())?;
         c.publish(true);
         Ok(c)
     }
@@ -154,13 +158,14 @@ impl Controller {
         let (settings, rules) = self.load_settings(self.doors.len())?;
         self.rules = rules;
         let now = self.clock.now().mono;
-        let mut outputs = Vec::new();
-        for (i, s) in settings.into_iter().enumerate() {
-            if self.doors[i].door.settings() != &s {
-                let out = self.doors[i].door.set_settings(now, s);
-                outputs.push((door_id(i), out));
+        let mut outputs = self.idle_outputs();
+        for ((slot, s), (_, out)) in self.doors.iter_mut().zip(settings).zip(&mut outputs) {
+            if slot.door.settings() != &s {
+                *out = slot.door.set_settings(now, s);
             }
         }
+        // A keep-open time zone changed or removed applies now, not at the next minute.
+        self.follow_zones(now, &mut outputs)?;
         self.finish(outputs, None, "door parameters reloaded".into())
     }
 
@@ -198,32 +203,49 @@ impl Controller {
     /// periods). Call it at [`Controller::next_deadline`].
     pub fn tick(&mut self) -> Result<Handled, StoreError> {
         let mono = self.clock.now().mono;
+        let mut outputs: Vec<(DoorId, Output)> = self
+            .doors
+            .iter_mut()
+            .enumerate()
+            .map(|(i, slot)| (door_id(i), slot.door.tick(mono)))
+            .collect();
+        self.follow_zones(mono, &mut outputs)?;
+        self.finish(outputs, None, String::new())
+    }
+
+    /// One empty output per door, door 1 first.
+    fn idle_outputs(&self) -> Vec<(DoorId, Output)> {
+        (0..self.doors.len())
+            .map(|i| (door_id(i), Output::default()))
+            .collect()
+    }
+
+    /// Brings the normal-open periods in line with the time zones now: a keep-open window that
+    /// began or ended (a door whose keep-open zone was removed has no window), a first-card
+    /// period that ended. `outputs` holds one entry per door, door 1 first.
+    fn follow_zones(
+        &mut self,
+        mono: Mono,
+        outputs: &mut [(DoorId, Output)],
+    ) -> Result<(), StoreError> {
         let local = self.clock.local_now();
-        let mut outputs = Vec::new();
         let windows = self.keep_open_windows(local)?;
-        for (i, slot) in self.doors.iter_mut().enumerate() {
-            let mut out = slot.door.tick(mono);
-            if let Some(open) = windows[i]
-                && open != slot.keep_open
-            {
+        for ((slot, open), (_, out)) in self.doors.iter_mut().zip(windows).zip(outputs) {
+            if open != slot.keep_open {
                 slot.keep_open = open;
                 let input = if open {
                     Input::KeepOpenStarted
                 } else {
                     Input::KeepOpenEnded
                 };
-                merge(&mut out, slot.door.handle(mono, input));
+                merge(out, slot.door.handle(mono, input));
             }
             if slot.first_card_until.is_some_and(|until| local >= until) {
                 slot.first_card_until = None;
-                merge(
-                    &mut out,
-                    slot.door.handle(mono, Input::FirstCardPeriodEnded),
-                );
+                merge(out, slot.door.handle(mono, Input::FirstCardPeriodEnded));
             }
-            outputs.push((door_id(i), out));
         }
-        self.finish(outputs, None, String::new())
+        Ok(())
     }
 
     /// When [`Controller::tick`] is next due: a door timer, or the next minute while a time zone
@@ -415,25 +437,26 @@ impl Controller {
             .filter(|i| *i < self.doors.len())
     }
 
-    /// Each door's keep-open window now: `None` for a door without a keep-open time zone.
-    fn keep_open_windows(&mut self, now: LocalDateTime) -> Result<Vec<Option<bool>>, StoreError> {
+    /// Whether each door is inside its keep-open window now; a door without a keep-open time
+    /// zone (0) never is.
+    fn keep_open_windows(&mut self, now: LocalDateTime) -> Result<Vec<bool>, StoreError> {
         let ids: Vec<u32> = self
             .doors
             .iter()
             .map(|s| s.door.settings().keep_open_tz)
             .collect();
         if ids.iter().all(|id| *id == 0) {
-            return Ok(vec![None; ids.len()]);
+            return Ok(vec![false; ids.len()]);
         }
         self.store.read(|tx| {
             let holidays = tx.holidays()?;
             ids.iter()
                 .map(|&id| {
                     if id == 0 {
-                        return Ok(None);
+                        return Ok(false);
                     }
                     let zones: Vec<TimeZone> = tx.timezone(id)?.into_iter().collect();
-                    Ok(Some(zone_contains(&zones, id, now, &holidays)))
+                    Ok(zone_contains(&zones, id, now, &holidays))
                 })
                 .collect()
         })
@@ -570,3 +593,6 @@ fn no_such_door(door: DoorId) -> Handled {
         summary: format!("there is no door {door}"),
     }
 }
+
+#[cfg(test)]
+mod tests;
