@@ -615,3 +615,106 @@ fn the_relay_moves_before_the_record_is_committed() {
     assert_eq!(*moves.lock().unwrap(), [0, 1]);
     assert_eq!(rig.store.read(|tx| tx.count_all_records()).unwrap(), 2);
 }
+
+/// `n` swipes of an unknown card: one record (27) each. The indexes written, in order.
+fn unknown_swipes(rig: &mut Rig, n: usize) -> Vec<i64> {
+    (0..n)
+        .flat_map(|_| rig.swipe(999, Direction::In).indexes)
+        .collect()
+}
+
+fn stored_ids(rig: &mut Rig) -> Vec<i64> {
+    rig.store
+        .read(|tx| tx.records_after(StampTable::RtLog, 0, 1000, 1 << 20))
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+fn capacity_warnings(rig: &mut Rig) -> usize {
+    rig.records()
+        .iter()
+        .filter(|r| r.contains(" 6005 "))
+        .count()
+}
+
+#[test]
+fn the_store_logs_6005_once_at_90_percent_until_it_drops_below() {
+    let capacity = RecordCapacity {
+        max_records: 20,
+        delete_batch: 2,
+    };
+    let mut rig = Rig::new();
+    rig.controller.set_record_capacity(capacity);
+    assert_eq!(unknown_swipes(&mut rig, 17), (1..=17).collect::<Vec<_>>());
+    assert_eq!(capacity_warnings(&mut rig), 0);
+    // The 18th record is 90 %: 6005 follows it in the same commit.
+    assert_eq!(unknown_swipes(&mut rig, 1), [18, 19]);
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 27 pin=0 card=999 door=1 in verify=4",
+            "09:00:00 6005 pin=0 card=0 door=0 in verify=200",
+        ]
+    );
+    // Full, and trimmed to stay so: no second warning, not after a restart either.
+    unknown_swipes(&mut rig, 10);
+    rig.restart();
+    rig.controller.set_record_capacity(capacity);
+    unknown_swipes(&mut rig, 5);
+    assert_eq!(capacity_warnings(&mut rig), 0);
+    assert_eq!(stored_ids(&mut rig).len(), 20);
+    // The server empties the table: the count drops below 90 %, so the next crossing warns again.
+    rig.server("C:50:DATA DELETE transaction *\n");
+    assert_eq!(unknown_swipes(&mut rig, 17).len(), 17);
+    assert_eq!(stored_ids(&mut rig).len(), 17);
+    assert_eq!(capacity_warnings(&mut rig), 0);
+    assert_eq!(unknown_swipes(&mut rig, 1).len(), 2);
+    assert_eq!(capacity_warnings(&mut rig), 1);
+}
+
+#[test]
+fn a_full_store_deletes_its_oldest_records_and_counts_those_the_server_never_had() {
+    let mut rig = Rig::new();
+    rig.controller.set_record_capacity(RecordCapacity {
+        max_records: 20,
+        delete_batch: 2,
+    });
+    let lost = |rig: &mut Rig| rig.store.read(records_lost).unwrap();
+    unknown_swipes(&mut rig, 18);
+    assert_eq!(stored_ids(&mut rig), (1..=19).collect::<Vec<_>>());
+    // The server has record 1.
+    rig.store
+        .write(|tx| tx.ack_upload(StampTable::RtLog, 1, 1, false, 0))
+        .unwrap();
+    assert_eq!(unknown_swipes(&mut rig, 1), [20]);
+    assert_eq!(lost(&mut rig), 0);
+    // Full: DelRecord (2) oldest go, 1 uploaded and 2 not.
+    assert_eq!(unknown_swipes(&mut rig, 1), [21]);
+    assert_eq!(stored_ids(&mut rig), (3..=21).collect::<Vec<_>>());
+    assert_eq!(lost(&mut rig), 1);
+    unknown_swipes(&mut rig, 2);
+    assert_eq!(stored_ids(&mut rig), (5..=23).collect::<Vec<_>>());
+    assert_eq!(lost(&mut rig), 3);
+    // The uploader goes on from the oldest record left.
+    let backlog = rig
+        .store
+        .read(|tx| tx.backlog(StampTable::RtLog, 1, 1 << 20));
+    assert_eq!(backlog.unwrap()[0].0, 5);
+    // Persistent: the counter survives a restart and is in the settings the status reads.
+    rig.restart();
+    assert_eq!(lost(&mut rig), 3);
+}
+
+#[test]
+fn the_default_capacity_is_the_configured_default_and_deletes_one_percent() {
+    assert_eq!(
+        RecordCapacity::default(),
+        RecordCapacity {
+            max_records: 100_000,
+            delete_batch: 1_000
+        }
+    );
+    assert_eq!(RecordCapacity::new(150).delete_batch, 1);
+}
