@@ -583,6 +583,28 @@ fn a_restart_inside_a_keep_open_window_opens_the_door_at_once() {
     assert!(rig.door1().relay_energised);
 }
 
+#[test]
+fn a_first_card_holds_the_door_open_until_its_time_zone_ends() {
+    let mut rig = Rig::new();
+    rig.server(&office());
+    rig.server(&format!(
+        "C:60:DATA UPDATE timezone TimezoneId=3\tMonTime1={}\n\
+         C:61:DATA UPDATE firstcard DoorID=1\tTimezoneID=3\tPin=1\n\
+         C:62:SET OPTIONS Door1FirstCardOpenDoor=1\n",
+        packed(900, 905)
+    ));
+    rig.swipe(123, Direction::In);
+    rig.run_until(local(9, 10, 0));
+    assert_eq!(rig.relay_changes(), [up(T0), down(local(9, 6, 0))]);
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 2 pin=1 card=123 door=1 in verify=4",
+            "09:06:00 204 pin=0 card=0 door=1 in verify=200",
+        ]
+    );
+}
+
 /// Relays that note how many records were committed each time a relay moves.
 struct CountingRelays {
     inner: SimRelays,
