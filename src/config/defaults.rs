@@ -6,6 +6,8 @@ pub const CONFIG_PATH: &str = "/etc/push-agent/agent.toml";
 pub const BOARD: &str = "sim";
 /// Where the store and the sim control socket live.
 pub const DATA_DIR: &str = "/var/lib/push-agent";
+/// Access records kept (`~MaxAttLogCount`); when full the oldest 1 % go [C20].
+pub const MAX_RECORDS: u64 = 100_000;
 /// Protocol version we announce (`pushver`). AMB-1: 2.4.1 is the newest version App 6 lists.
 pub const PUSH_VERSION: &str = "2.4.1";
 /// Protocol version the security dialect announces. 3.0.1, not 3.1.2: from 3.1.1 on a server may

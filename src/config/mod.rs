@@ -105,12 +105,17 @@ impl Default for UploadSection {
 pub struct StorageSection {
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Security dialect: the access records (`rtlog`) kept, reported as `~MaxAttLogCount`. At
+    /// 90 % event 6005 is logged; when full the oldest 1 % are deleted, uploaded or not.
+    #[serde(default = "default_max_records")]
+    pub max_records: Bounded<100, 10_000_000>,
 }
 
 impl Default for StorageSection {
     fn default() -> Self {
         StorageSection {
             data_dir: default_data_dir(),
+            max_records: default_max_records(),
         }
     }
 }
@@ -190,6 +195,9 @@ fn default_batch_bytes() -> Bounded<1024, { 16 << 20 }> {
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from(defaults::DATA_DIR)
+}
+fn default_max_records() -> Bounded<100, 10_000_000> {
+    Bounded::new_const(defaults::MAX_RECORDS)
 }
 fn default_log_level() -> LogLevel {
     LogLevel::parse(defaults::LOG_LEVEL).expect("the default level parses")
@@ -388,6 +396,7 @@ mod tests {
         assert_eq!(c.server.io_timeout_secs.get(), defaults::IO_TIMEOUT_SECS);
         assert_eq!(c.upload.batch_records.get(), defaults::BATCH_RECORDS as u64);
         assert_eq!(c.storage.data_dir, PathBuf::from(defaults::DATA_DIR));
+        assert_eq!(c.storage.max_records.get(), defaults::MAX_RECORDS);
         assert_eq!(c.log.level, LogLevel::Info);
         assert_eq!(c.server.reply_batching, ReplyBatching::OnePerRequest);
     }
@@ -413,6 +422,8 @@ mod tests {
         );
         let e = parse_agent(&format!("{MINIMAL}\n[upload]\nbatch_records = 0\n")).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("upload.batch_records"));
+        let e = parse_agent(&format!("{MINIMAL}\n[storage]\nmax_records = 10\n")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("storage.max_records"));
     }
 
     #[test]

@@ -19,10 +19,11 @@ use crate::clock::DeviceClock;
 use crate::door::{Door, DoorEvent, DoorPosition, Grant, Input, Output, Remote, TAMPER_DOOR};
 use crate::hal::Relays;
 use crate::protocol::civil::LocalDateTime;
+use crate::protocol::options::StampTable;
 use crate::protocol::security::rtlog::{InOutStatus, RtLog, VerifyType};
 use crate::protocol::security::rtstate::DoorState;
 use crate::protocol::session::Mono;
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{RecordKind, Store, StoreError, Tx, scope};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Something that happened at the controller's inputs.
@@ -47,7 +48,7 @@ pub enum ControllerInput {
 /// What the controller did about one input, after its records were committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
-    /// The `index` of each record written, in order.
+    /// The `index` of each record written, in order (a capacity warning, 6005, last).
     pub indexes: Vec<i64>,
     /// The decision on a credential, if the input was one and the door takes credentials.
     pub decision: Option<Decision>,
@@ -97,6 +98,8 @@ pub struct Controller {
     access: AccessState,
     rules: DeviceRules,
     status: SharedStatus,
+    capacity: RecordCapacity,
+    tally: RecordTally,
 }
 
 impl Controller {
@@ -117,7 +120,10 @@ impl Controller {
             access: AccessState::default(),
             rules: DeviceRules::default(),
             status: SharedStatus::default(),
+            capacity: RecordCapacity::default(),
+            tally: RecordTally::default(),
         };
+        c.tally = c.store.read(RecordTally::load)?;
         let (settings, rules) = c.load_settings(door_count)?;
         c.rules = rules;
         c.doors = settings
@@ -128,6 +134,10 @@ impl Controller {
                 first_card_until: None,
             })
             .collect();
+        // A start inside a keep-open window opens the door now, not at the next minute.
+        let mut outputs = c.idle_outputs();
+        c.follow_zones(now, &mut outputs)?;
+        c.finish(outputs, None, String::new())?;
         c.publish(true);
         Ok(c)
     }
@@ -144,8 +154,13 @@ impl Controller {
     /// Records the start of the device (event 206) [note §7.2].
     pub fn started(&mut self) -> Result<i64, StoreError> {
         let now = self.clock.local_now();
-        let log = event_log(now, 0, 206, None);
-        self.store.write(|tx| tx.append_rtlog(&log))
+        let indexes = self.append(&[event_log(now, 0, 206, None)])?;
+        Ok(indexes.first().copied().unwrap_or_default())
+    }
+
+    /// Sets how many records the store keeps [C20]; it applies from the next record.
+    pub fn set_record_capacity(&mut self, capacity: RecordCapacity) {
+        self.capacity = capacity;
     }
 
     /// Re-reads the door parameters and device rules after the server changed them; they apply
@@ -154,13 +169,14 @@ impl Controller {
         let (settings, rules) = self.load_settings(self.doors.len())?;
         self.rules = rules;
         let now = self.clock.now().mono;
-        let mut outputs = Vec::new();
-        for (i, s) in settings.into_iter().enumerate() {
-            if self.doors[i].door.settings() != &s {
-                let out = self.doors[i].door.set_settings(now, s);
-                outputs.push((door_id(i), out));
+        let mut outputs = self.idle_outputs();
+        for ((slot, s), (_, out)) in self.doors.iter_mut().zip(settings).zip(&mut outputs) {
+            if slot.door.settings() != &s {
+                *out = slot.door.set_settings(now, s);
             }
         }
+        // A keep-open time zone changed or removed applies now, not at the next minute.
+        self.follow_zones(now, &mut outputs)?;
         self.finish(outputs, None, "door parameters reloaded".into())
     }
 
@@ -198,32 +214,49 @@ impl Controller {
     /// periods). Call it at [`Controller::next_deadline`].
     pub fn tick(&mut self) -> Result<Handled, StoreError> {
         let mono = self.clock.now().mono;
+        let mut outputs: Vec<(DoorId, Output)> = self
+            .doors
+            .iter_mut()
+            .enumerate()
+            .map(|(i, slot)| (door_id(i), slot.door.tick(mono)))
+            .collect();
+        self.follow_zones(mono, &mut outputs)?;
+        self.finish(outputs, None, String::new())
+    }
+
+    /// One empty output per door, door 1 first.
+    fn idle_outputs(&self) -> Vec<(DoorId, Output)> {
+        (0..self.doors.len())
+            .map(|i| (door_id(i), Output::default()))
+            .collect()
+    }
+
+    /// Brings the normal-open periods in line with the time zones now: a keep-open window that
+    /// began or ended (a door whose keep-open zone was removed has no window), a first-card
+    /// period that ended. `outputs` holds one entry per door, door 1 first.
+    fn follow_zones(
+        &mut self,
+        mono: Mono,
+        outputs: &mut [(DoorId, Output)],
+    ) -> Result<(), StoreError> {
         let local = self.clock.local_now();
-        let mut outputs = Vec::new();
         let windows = self.keep_open_windows(local)?;
-        for (i, slot) in self.doors.iter_mut().enumerate() {
-            let mut out = slot.door.tick(mono);
-            if let Some(open) = windows[i]
-                && open != slot.keep_open
-            {
+        for ((slot, open), (_, out)) in self.doors.iter_mut().zip(windows).zip(outputs) {
+            if open != slot.keep_open {
                 slot.keep_open = open;
                 let input = if open {
                     Input::KeepOpenStarted
                 } else {
                     Input::KeepOpenEnded
                 };
-                merge(&mut out, slot.door.handle(mono, input));
+                merge(out, slot.door.handle(mono, input));
             }
             if slot.first_card_until.is_some_and(|until| local >= until) {
                 slot.first_card_until = None;
-                merge(
-                    &mut out,
-                    slot.door.handle(mono, Input::FirstCardPeriodEnded),
-                );
+                merge(out, slot.door.handle(mono, Input::FirstCardPeriodEnded));
             }
-            outputs.push((door_id(i), out));
         }
-        self.finish(outputs, None, String::new())
+        Ok(())
     }
 
     /// When [`Controller::tick`] is next due: a door timer, or the next minute while a time zone
@@ -371,20 +404,52 @@ impl Controller {
             .collect();
         let changed = outputs.iter().any(|(_, o)| o.state_changed);
         self.publish(changed);
-        let indexes = if logs.is_empty() {
-            Vec::new()
-        } else {
-            self.store.write(|tx| {
-                logs.iter()
-                    .map(|log| tx.append_rtlog(log))
-                    .collect::<Result<Vec<_>, _>>()
-            })?
-        };
+        let indexes = self.append(&logs)?;
         Ok(Handled {
             indexes,
             decision: None,
             summary,
         })
+    }
+
+    /// Commits `logs` in one transaction, keeping the store within its capacity [C20; note
+    /// §8.3]: when a record does not fit, the `DelRecord` oldest go first; the record that takes
+    /// the store to 90 % is followed by event 6005 [App 19]. Returns the indexes written, 6005's
+    /// last.
+    fn append(&mut self, logs: &[RtLog]) -> Result<Vec<i64>, StoreError> {
+        if logs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let capacity = self.capacity;
+        let warning = event_log(self.clock.local_now(), 0, RECORDS_NEARLY_FULL, None);
+        let mut tally = self.tally;
+        let mut trimmed = Trimmed::default();
+        let mut warned_now = false;
+        let indexes = self.store.write(|tx| {
+            let mut indexes = logs
+                .iter()
+                .map(|log| tally.append(tx, capacity, log, &mut trimmed))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !tally.warned && tally.stored >= capacity.warning_level() {
+                tally.recount(tx, capacity)?;
+                if tally.stored >= capacity.warning_level() {
+                    indexes.push(tally.append(tx, capacity, &warning, &mut trimmed)?);
+                    tally.set_warned(tx, true)?;
+                    warned_now = true;
+                }
+            }
+            Ok(indexes)
+        })?;
+        self.tally = tally;
+        if warned_now {
+            log::warn!(
+                "record store at 90 % of its {} records (event {RECORDS_NEARLY_FULL}): the \
+                 oldest will be deleted when it is full",
+                capacity.max_records
+            );
+        }
+        trimmed.report(capacity);
+        Ok(indexes)
     }
 
     fn publish(&self, changed: bool) {
@@ -415,25 +480,26 @@ impl Controller {
             .filter(|i| *i < self.doors.len())
     }
 
-    /// Each door's keep-open window now: `None` for a door without a keep-open time zone.
-    fn keep_open_windows(&mut self, now: LocalDateTime) -> Result<Vec<Option<bool>>, StoreError> {
+    /// Whether each door is inside its keep-open window now; a door without a keep-open time
+    /// zone (0) never is.
+    fn keep_open_windows(&mut self, now: LocalDateTime) -> Result<Vec<bool>, StoreError> {
         let ids: Vec<u32> = self
             .doors
             .iter()
             .map(|s| s.door.settings().keep_open_tz)
             .collect();
         if ids.iter().all(|id| *id == 0) {
-            return Ok(vec![None; ids.len()]);
+            return Ok(vec![false; ids.len()]);
         }
         self.store.read(|tx| {
             let holidays = tx.holidays()?;
             ids.iter()
                 .map(|&id| {
                     if id == 0 {
-                        return Ok(None);
+                        return Ok(false);
                     }
                     let zones: Vec<TimeZone> = tx.timezone(id)?.into_iter().collect();
-                    Ok(Some(zone_contains(&zones, id, now, &holidays)))
+                    Ok(zone_contains(&zones, id, now, &holidays))
                 })
                 .collect()
         })
@@ -449,6 +515,179 @@ impl Controller {
             Ok((settings, tx.device_rules()?))
         })
     }
+}
+
+/// App 19 event 6005: the record store reached 90 % of its capacity [note §7.3].
+pub const RECORDS_NEARLY_FULL: u16 = 6005;
+
+/// Settings key (scope [`scope::STATE`]): how many records were deleted to make room before the
+/// server had them, since the store was made [C20]. `push-agent status` shows it.
+pub const RECORDS_LOST_KEY: &str = "rtlog_records_lost";
+
+/// Settings key (scope [`scope::STATE`]): event 6005 was logged and the store has not dropped
+/// below 90 % since, so it is not logged again (after a restart either).
+const CAPACITY_WARNED_KEY: &str = "rtlog_capacity_warned";
+
+/// How often the running record count is checked against the store: the server's `DATA DELETE
+/// transaction` removes records behind the controller's back.
+const RECOUNT_EVERY: u64 = 1000;
+
+/// The records lost to the server so far: deleted to make room before they were uploaded.
+pub fn records_lost(tx: &Tx<'_>) -> Result<u64, StoreError> {
+    Ok(tx
+        .setting(scope::STATE, RECORDS_LOST_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// How many `rtlog` records the store keeps and how many go when it is full [C20; note §8.3].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordCapacity {
+    /// `~MaxAttLogCount`: the most records kept (at least 1).
+    pub max_records: u64,
+    /// `DelRecord` [App 12]: how many of the oldest records go when one more does not fit (at
+    /// least the one needed).
+    pub delete_batch: u64,
+}
+
+impl RecordCapacity {
+    /// `max_records` kept, `DelRecord` 1 % of them.
+    pub fn new(max_records: u64) -> RecordCapacity {
+        let max_records = max_records.max(1);
+        RecordCapacity {
+            max_records,
+            delete_batch: (max_records / 100).max(1),
+        }
+    }
+
+    /// The count at which event 6005 is logged: 90 %, rounded up.
+    fn warning_level(self) -> u64 {
+        (self.max_records.saturating_mul(9)).div_ceil(10)
+    }
+}
+
+impl Default for RecordCapacity {
+    fn default() -> Self {
+        RecordCapacity::new(crate::config::defaults::MAX_RECORDS)
+    }
+}
+
+/// The capacity check's running count, so that an append does not count the table [C20].
+#[derive(Debug, Clone, Copy, Default)]
+struct RecordTally {
+    /// `rtlog` records stored, as last counted plus appended minus deleted here. Never below the
+    /// truth (only the server's `DATA DELETE` removes records elsewhere), so it is recounted
+    /// before it triggers anything, and every [`RECOUNT_EVERY`] appends.
+    stored: u64,
+    appended_since_count: u64,
+    /// See [`CAPACITY_WARNED_KEY`].
+    warned: bool,
+}
+
+impl RecordTally {
+    fn load(tx: &Tx<'_>) -> Result<RecordTally, StoreError> {
+        Ok(RecordTally {
+            stored: to_u64(tx.count_records(RecordKind::RtLog)?),
+            appended_since_count: 0,
+            warned: tx.setting(scope::STATE, CAPACITY_WARNED_KEY)?.is_some(),
+        })
+    }
+
+    /// Appends `log`, first deleting the oldest records when the store is full.
+    fn append(
+        &mut self,
+        tx: &Tx<'_>,
+        capacity: RecordCapacity,
+        log: &RtLog,
+        trimmed: &mut Trimmed,
+    ) -> Result<i64, StoreError> {
+        if self.stored >= capacity.max_records {
+            self.recount(tx, capacity)?;
+        }
+        if self.stored >= capacity.max_records {
+            let needed = self.stored + 1 - capacity.max_records;
+            let batch = usize::try_from(capacity.delete_batch.max(needed)).unwrap_or(usize::MAX);
+            let (deleted, unacked) = tx.delete_oldest(StampTable::RtLog, batch)?;
+            let (deleted, unacked) = (to_u64(deleted), to_u64(unacked));
+            self.stored = self.stored.saturating_sub(deleted);
+            trimmed.deleted += deleted;
+            if unacked > 0 {
+                trimmed.unacked += unacked;
+                trimmed.lost_total = records_lost(tx)? + unacked;
+                tx.set_setting(
+                    scope::STATE,
+                    RECORDS_LOST_KEY,
+                    &trimmed.lost_total.to_string(),
+                )?;
+            }
+            self.rearm(tx, capacity)?;
+        }
+        let id = tx.append_rtlog(log)?;
+        self.stored += 1;
+        self.appended_since_count += 1;
+        if self.appended_since_count >= RECOUNT_EVERY {
+            self.recount(tx, capacity)?;
+        }
+        Ok(id)
+    }
+
+    fn recount(&mut self, tx: &Tx<'_>, capacity: RecordCapacity) -> Result<(), StoreError> {
+        self.stored = to_u64(tx.count_records(RecordKind::RtLog)?);
+        self.appended_since_count = 0;
+        self.rearm(tx, capacity)
+    }
+
+    /// With an exact count below 90 %, the next crossing logs 6005 again.
+    fn rearm(&mut self, tx: &Tx<'_>, capacity: RecordCapacity) -> Result<(), StoreError> {
+        if self.warned && self.stored < capacity.warning_level() {
+            self.set_warned(tx, false)?;
+        }
+        Ok(())
+    }
+
+    fn set_warned(&mut self, tx: &Tx<'_>, warned: bool) -> Result<(), StoreError> {
+        self.warned = warned;
+        if warned {
+            tx.set_setting(scope::STATE, CAPACITY_WARNED_KEY, "1")
+        } else {
+            tx.delete_setting(scope::STATE, CAPACITY_WARNED_KEY)
+        }
+    }
+}
+
+/// What making room deleted in one commit, reported once it is committed.
+#[derive(Debug, Default)]
+struct Trimmed {
+    deleted: u64,
+    /// Of those, not yet acknowledged by the server: lost to it.
+    unacked: u64,
+    /// [`records_lost`] after this commit.
+    lost_total: u64,
+}
+
+impl Trimmed {
+    fn report(&self, capacity: RecordCapacity) {
+        if self.unacked > 0 {
+            log::warn!(
+                "record store full ({} records): deleted the {} oldest, {} of them not yet \
+                 uploaded and lost to the server ({} lost so far)",
+                capacity.max_records,
+                self.deleted,
+                self.unacked,
+                self.lost_total
+            );
+        } else if self.deleted > 0 {
+            log::info!(
+                "record store full ({} records): deleted the {} oldest, all uploaded",
+                capacity.max_records,
+                self.deleted
+            );
+        }
+    }
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 /// The rows one decision reads, each looked up by key [note §7.6].
@@ -570,3 +809,6 @@ fn no_such_door(door: DoorId) -> Handled {
         summary: format!("there is no door {door}"),
     }
 }
+
+#[cfg(test)]
+mod tests;
