@@ -310,9 +310,15 @@ impl Controller {
         // The relay first; the record after [note §7.6].
         let mono = self.clock.now().mono;
         let out = match decision.verdict {
-            Verdict::Grant(DoorAction::Pass | DoorAction::PassUnderDuress) => self.doors[index]
+            Verdict::Grant(DoorAction::Pass) => self.doors[index]
                 .door
                 .handle(mono, Input::Grant(Grant::Pass)),
+            Verdict::Grant(DoorAction::PassUnderDuress) => {
+                let door = &mut self.doors[index].door;
+                let mut out = door.handle(mono, Input::Grant(Grant::Pass));
+                merge(&mut out, door.handle(mono, Input::DuressAlarm));
+                out
+            }
             Verdict::Grant(DoorAction::StartNormalOpen { until }) => {
                 self.doors[index].first_card_until = Some(until);
                 self.doors[index]

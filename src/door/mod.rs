@@ -126,6 +126,9 @@ pub enum Input {
     ExitButton,
     /// The tamper input tripped (see [`TAMPER_DOOR`]).
     Tamper,
+    /// The door was opened with the duress password: its alarm bit latches until cancelled
+    /// [note §3.2 bit 2].
+    DuressAlarm,
     Remote(Remote),
     /// The `DoorKeepOpenTimeZone` window began.
     KeepOpenStarted,
@@ -339,6 +342,10 @@ impl Door {
             Step::Input(Input::Tamper) => {
                 self.alarms = self.alarms | AlarmFlags::TAMPER;
                 events.push(DoorEvent::Tamper);
+            }
+            // The decision logged 101 with the user's record; the door only latches the bit.
+            Step::Input(Input::DuressAlarm) => {
+                self.alarms = self.alarms | AlarmFlags::DURESS_PASSWORD;
             }
             Step::Input(Input::Remote(remote)) => self.remote(now, remote, &mut events),
             Step::Input(Input::KeepOpenStarted) => self.keep_open_window = true,

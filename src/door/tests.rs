@@ -527,6 +527,20 @@ fn tamper_logs_100_and_sets_the_tamper_bit_until_cancel() {
 }
 
 #[test]
+fn a_duress_pass_latches_the_duress_bit_until_cancel() {
+    let mut door = closed_door(settings());
+    let duress = door.handle(T0, Input::DuressAlarm);
+    assert!(duress.state_changed);
+    assert!(codes(&duress).is_empty(), "the decision logs 101 itself");
+    assert_eq!(door.state().alarms, AlarmFlags::DURESS_PASSWORD);
+    assert_eq!(
+        codes(&door.handle(at(1_000), remote(Remote::CancelAlarm))),
+        [7]
+    );
+    assert_eq!(door.state().alarms, AlarmFlags::NONE);
+}
+
+#[test]
 fn sensor_type_none_ignores_edges_and_reports_no_sensor() {
     let mut door = closed_door(DoorSettings {
         sensor: SensorType::None,
