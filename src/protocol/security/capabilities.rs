@@ -259,11 +259,11 @@ impl Capabilities {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The capabilities of the seed's registry example (seed 003 §4.4, F20/M).
-    pub(in crate::protocol::security) fn seed_example() -> Capabilities {
+    pub(crate) fn seed_example() -> Capabilities {
         Capabilities {
             device_type: "acc".into(),
             device_name: "F20/M".into(),
