@@ -504,25 +504,32 @@ impl Engine {
                 // A short chunk, or the rows announced, was the last: answer now rather than after
                 // an empty round.
                 let announced = job.total > 0 && job.uploaded + count as i64 >= job.total;
-                if count < QUERY_CHUNK || announced {
-                    self.finish_query(&job)?;
-                } else {
-                    self.store
-                        .write(|tx| tx.advance_query_job(&job.cmd_id, &next_key, count))?;
-                }
+                let last = count < QUERY_CHUNK || announced;
+                let unix = now.utc_ms.div_euclid(1000);
+                self.store.write(|tx| {
+                    // A NewRecord answer delivered records the rtlog upload had not: they are
+                    // with the server now and do not go up a second time [note §5.1, §8.3].
+                    if job.target == QueryTarget::NewTransactions
+                        && let Ok(last_id) = next_key.parse::<i64>()
+                    {
+                        tx.ack_upload(StampTable::RtLog, last_id, count, false, unix)?;
+                    }
+                    if last {
+                        answer_finished_query(tx, &job, unix)
+                    } else {
+                        tx.advance_query_job(&job.cmd_id, &next_key, count)
+                    }
+                })?;
             }
             Prepared::Nothing | Prepared::Replies(_) | Prepared::State(_) => {}
         }
         Ok(())
     }
 
-    /// The query's data is all with the server: now its reply goes [spec §4.5, AMB-23].
+    /// Ends a query that has nothing (more) to send: its reply goes now.
     fn finish_query(&mut self, job: &QueryJob) -> Result<(), StoreError> {
         let unix = self.clock.now().utc_ms.div_euclid(1000);
-        self.store.write(|tx| {
-            tx.finish_query_job(&job.cmd_id)?;
-            answer_query(tx, &job.cmd_id, job.reply.as_deref(), unix)
-        })
+        self.store.write(|tx| answer_finished_query(tx, job, unix))
     }
 
     /// After init: keep the option block, settle the batch that was in flight, and honour a
@@ -689,6 +696,13 @@ fn settle_stamp(
         _ => tx.clear_inflight(table)?,
     }
     tx.set_server_stamp(table, text)
+}
+
+/// The query's data is all with the server: its job ends and its reply is queued, in one
+/// transaction [spec §4.5, AMB-23].
+fn answer_finished_query(tx: &Tx<'_>, job: &QueryJob, now_unix: i64) -> Result<(), StoreError> {
+    tx.finish_query_job(&job.cmd_id)?;
+    answer_query(tx, &job.cmd_id, job.reply.as_deref(), now_unix)
 }
 
 /// The request that carries `lines`, the next chunk of `job`: an attendance upload with Stamp=0

@@ -194,7 +194,7 @@ fn delete(
             TableDelete::Readers { .. } => log::debug!("DATA DELETE {table}: nothing kept"),
             TableDelete::Ignored { what } => log::debug!("DATA DELETE {what}: nothing kept"),
             other => {
-                for access in access_deletes(other) {
+                if let Some(access) = access_delete(table, other)? {
                     tx.delete_access(&access)?;
                 }
             }
@@ -203,40 +203,60 @@ fn delete(
     Ok(Ran::ok(cmd).with(effects))
 }
 
-/// The store's deletes for a table delete of the access tables.
-fn access_deletes(what: TableDelete) -> Vec<AccessDelete> {
-    match what {
+/// The store's delete for a `DATA DELETE` of an access table. The conditions are ANDed
+/// [note §5.1]: a combination the store cannot delete by (`userauthorize AuthorizeTimezoneId=1`,
+/// `SuperAuthorize Pin=1⇥DoorID=2`) is refused with -621 rather than widened to more rows than
+/// the server named. The seed deletes these tables by `Pin`, `DoorID` (firstcard) or `*` only.
+fn access_delete(table: &str, what: TableDelete) -> Result<Option<AccessDelete>, Failure> {
+    let unsupported = |field: &str| {
+        Err(table_error(TableError::UnsupportedCondition {
+            table: table.to_owned(),
+            field: field.to_owned(),
+        }))
+    };
+    Ok(Some(match what {
+        TableDelete::Authorizations {
+            timezone_id: Some(_),
+            ..
+        } => return unsupported("AuthorizeTimezoneId"),
         TableDelete::Authorizations { pin: Some(pin), .. } => {
-            vec![AccessDelete::AuthorizationsOfUser(pin)]
+            AccessDelete::AuthorizationsOfUser(pin)
         }
         TableDelete::Authorizations { pin: None, .. } => {
-            vec![AccessDelete::All(AccessTable::Authorizations)]
+            AccessDelete::All(AccessTable::Authorizations)
         }
-        TableDelete::TimeZones { id: Some(id) } => vec![AccessDelete::TimeZone(id)],
-        TableDelete::TimeZones { id: None } => vec![AccessDelete::All(AccessTable::TimeZones)],
-        TableDelete::Holidays { date: Some(d) } => {
-            vec![AccessDelete::Holiday(d.year, d.month, d.day)]
-        }
-        TableDelete::Holidays { date: None } => vec![AccessDelete::All(AccessTable::Holidays)],
+        TableDelete::TimeZones { id: Some(id) } => AccessDelete::TimeZone(id),
+        TableDelete::TimeZones { id: None } => AccessDelete::All(AccessTable::TimeZones),
+        TableDelete::Holidays { date: Some(d) } => AccessDelete::Holiday(d.year, d.month, d.day),
+        TableDelete::Holidays { date: None } => AccessDelete::All(AccessTable::Holidays),
+        TableDelete::FirstCards {
+            timezone_id: Some(_),
+            ..
+        } => return unsupported("TimezoneID"),
+        TableDelete::FirstCards {
+            door: Some(_),
+            pin: Some(_),
+            ..
+        } => return unsupported("DoorID with Pin"),
         TableDelete::FirstCards {
             door: Some(door), ..
-        } => vec![AccessDelete::FirstCardsOfDoor(door)],
-        TableDelete::FirstCards { pin: Some(pin), .. } => {
-            vec![AccessDelete::FirstCardsOfUser(pin)]
-        }
-        TableDelete::FirstCards { .. } => vec![AccessDelete::All(AccessTable::FirstCards)],
-        TableDelete::MultiCardGroups { index: Some(i) } => vec![AccessDelete::MultiCardGroup(i)],
+        } => AccessDelete::FirstCardsOfDoor(door),
+        TableDelete::FirstCards { pin: Some(pin), .. } => AccessDelete::FirstCardsOfUser(pin),
+        TableDelete::FirstCards { .. } => AccessDelete::All(AccessTable::FirstCards),
+        TableDelete::MultiCardGroups { index: Some(i) } => AccessDelete::MultiCardGroup(i),
         TableDelete::MultiCardGroups { index: None } => {
-            vec![AccessDelete::All(AccessTable::MultiCardGroups)]
+            AccessDelete::All(AccessTable::MultiCardGroups)
         }
-        TableDelete::SuperUsers { pin: Some(pin), .. } => vec![AccessDelete::SuperUser(pin)],
-        TableDelete::SuperUsers { pin: None, .. } => {
-            vec![AccessDelete::All(AccessTable::SuperUsers)]
-        }
-        TableDelete::Cards { pin: Some(pin), .. } => vec![AccessDelete::ExtraCardsOfUser(pin)],
-        TableDelete::Cards { pin: None, .. } => vec![AccessDelete::All(AccessTable::ExtraCards)],
-        _ => Vec::new(),
-    }
+        TableDelete::SuperUsers { door: Some(_), .. } => return unsupported("DoorID"),
+        TableDelete::SuperUsers { pin: Some(pin), .. } => AccessDelete::SuperUser(pin),
+        TableDelete::SuperUsers { pin: None, .. } => AccessDelete::All(AccessTable::SuperUsers),
+        TableDelete::Cards {
+            number: Some(_), ..
+        } => return unsupported("CardNo"),
+        TableDelete::Cards { pin: Some(pin), .. } => AccessDelete::ExtraCardsOfUser(pin),
+        TableDelete::Cards { pin: None, .. } => AccessDelete::All(AccessTable::ExtraCards),
+        _ => return Ok(None),
+    }))
 }
 
 fn check_door(ctx: &CommandContext<'_>, door: DoorId) -> Result<(), Failure> {
@@ -283,14 +303,38 @@ fn edit_doors(
     Ok(())
 }
 
+/// The conditions a transaction COUNT or QUERY filters by [note §5.1].
+const WINDOW: [&str; 2] = ["starttime", "endtime"];
+
+/// Refuses a COUNT or QUERY condition on a field outside `allowed` with -621, rather than
+/// answering for more rows than the server asked about.
+fn check_conditions(table: &str, filter: &Fields, allowed: &[&str]) -> Result<(), Failure> {
+    match filter
+        .iter()
+        .find(|(key, _)| !allowed.iter().any(|a| a.eq_ignore_ascii_case(key)))
+    {
+        Some((field, _)) => Err(table_error(TableError::UnsupportedCondition {
+            table: table.to_owned(),
+            field: field.to_owned(),
+        })),
+        None => Ok(()),
+    }
+}
+
 /// `DATA COUNT`: the count goes up through `querydata`, then `Return=0` [note §5.1, AMB-22].
 fn count(tx: &Tx<'_>, cmd: &ServerCommand, table: &str, filter: &Fields) -> Result<Ran, Failure> {
     let rows = match table.to_ascii_lowercase().as_str() {
-        "user" => tx.count_users()?,
-        "transaction" => match window(filter)? {
-            Some((from, to)) => tx.count_records_between(RecordKind::RtLog, from, to)?,
-            None => tx.count_records(RecordKind::RtLog)?,
-        },
+        "user" => {
+            check_conditions(table, filter, &[])?;
+            tx.count_users()?
+        }
+        "transaction" => {
+            check_conditions(table, filter, &WINDOW)?;
+            match window(filter)? {
+                Some((from, to)) => tx.count_records_between(RecordKind::RtLog, from, to)?,
+                None => tx.count_records(RecordKind::RtLog)?,
+            }
+        }
         // Known tables this controller keeps nothing in.
         "templatev10" | "biophoto" | "biodata" => 0,
         _ => {
@@ -323,6 +367,7 @@ fn query(
             (QueryTarget::NewTransactions, rows, None, Some(upto))
         }
         ("transaction", QueryFilter::Matching(fields)) => {
+            check_conditions(table, fields, &WINDOW)?;
             let window = window(fields)?;
             let (rows, upto) = match window {
                 Some((from, to)) => (
@@ -333,7 +378,16 @@ fn query(
             };
             (QueryTarget::Transactions, rows, window, Some(upto))
         }
-        ("user", _) => (QueryTarget::Users, tx.count_users()?, None, None),
+        ("user", QueryFilter::Matching(fields)) => {
+            check_conditions(table, fields, &[])?;
+            (QueryTarget::Users, tx.count_users()?, None, None)
+        }
+        ("user", QueryFilter::NewRecords) => {
+            return Err(table_error(TableError::UnsupportedCondition {
+                table: table.to_owned(),
+                field: "NewRecord".to_owned(),
+            }));
+        }
         ("templatev10" | "biophoto" | "biodata" | "[aplist]", _) => {
             // Nothing kept: no upload, Return=0 [note §5.1 "zero rows"].
             return Ok(Ran::ok(cmd));
@@ -424,14 +478,14 @@ fn set_options(
     let mut applied = 0;
     for (key, value) in fields.iter() {
         if key.eq_ignore_ascii_case("DateTime") {
-            let utc = value
+            let local = value
                 .trim()
                 .parse::<u64>()
                 .ok()
                 .and_then(LocalDateTime::from_zk_packed)
                 .ok_or_else(|| refuse(code::BAD_PARAMETER, format!("DateTime {value:?}")))?;
             // The server's local time (AMB-41); the rtdata fetch then gives GMT and its zone.
-            let target_ms = utc.to_unix(ctx.zone.0) * 1000;
+            let target_ms = local.to_unix(ctx.zone.0) * 1000;
             effects.clock_adjust_ms = Some(target_ms - ctx.now_utc_ms);
             effects.fetch_time = true;
             applied += 1;
@@ -470,6 +524,11 @@ fn set_options(
     Ok(Ran::ok(cmd).with(effects))
 }
 
+/// Options holding a secret, never sent back by GET OPTIONS: the communication password, and the
+/// registry's `authKey` (the comm key) [note §6.6, §2.7]. The door passwords are left out by
+/// [`door_option_value`].
+const SECRET_OPTIONS: [&str; 2] = ["ComPwd", "authKey"];
+
 /// `GET OPTIONS`: the values go up through `querydata type=options`, then `Return=0`; unknown
 /// names are left out (AMB-36).
 fn get_options(
@@ -478,7 +537,9 @@ fn get_options(
     cmd: &ServerCommand,
     names: &[String],
 ) -> Result<Ran, Failure> {
-    let doors = tx.door_settings()?;
+    let mut doors = tx.door_settings()?;
+    // A door this controller does not have is a name it does not know.
+    doors.truncate(ctx.door_count);
     let rules = tx.device_rules()?;
     let capabilities: Vec<(String, String)> = ctx
         .capabilities
@@ -493,6 +554,13 @@ fn get_options(
     let bare = |name: &str| name.trim_start_matches('~').to_ascii_lowercase();
     let mut pairs = Vec::new();
     for name in names {
+        if SECRET_OPTIONS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&bare(name)))
+        {
+            log::debug!("GET OPTIONS {name}: never sent");
+            continue;
+        }
         let value = match bare(name).as_str() {
             "serialnumber" => Some(ctx.serial.to_owned()),
             "firmver" | "fwversion" => Some(ctx.firmware.to_owned()),
@@ -592,3 +660,6 @@ fn control_device(
     }
     Ok(Ran::ok(cmd).with(effects))
 }
+
+#[cfg(test)]
+mod tests;

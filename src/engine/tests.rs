@@ -6,6 +6,7 @@ use crate::protocol::civil::{LocalDateTime, format_http_date};
 use crate::protocol::http::TransportError;
 use crate::protocol::options::UtcOffset;
 use crate::protocol::record::AttLog;
+use crate::protocol::security::rtlog::{InOutStatus, VerifyType};
 use crate::store::NewRecord;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -35,6 +36,12 @@ struct FakeServer {
     /// Faults for the next requests, in order (`None`: answer normally).
     faults: VecDeque<Option<Fault>>,
     date_offset_ms: Option<i64>,
+    /// Security dialect: answers the handshake (registered) and `querydata`.
+    security: bool,
+    /// `querydata` packages: the request target and the body lines.
+    querydata: Vec<(String, Vec<String>)>,
+    /// The first request whose target contains this is handled, but its answer is lost.
+    lose_answer_to: Option<String>,
 }
 
 impl FakeServer {
@@ -51,6 +58,18 @@ impl FakeServer {
             .push(format!("{} {}", req.method.as_str(), req.target));
         let body = String::from_utf8_lossy(&req.body).into_owned();
         let text = match req.path() {
+            "/iclock/cdata" if self.security && req.query_param("options").is_some() => {
+                "registry=ok\nRegistryCode=Uy47fxftP3\nSessionID=30BFB04B\nPushProtVer=3.1.2\n"
+                    .to_owned()
+            }
+            "/iclock/push" => "RequestDelay=10\nErrorDelay=30\nRealtime=1\n".to_owned(),
+            "/iclock/querydata" => {
+                let lines: Vec<String> = body.lines().map(str::to_owned).collect();
+                let table = req.query_param("tablename").unwrap_or_default();
+                let answer = format!("{table}={}", lines.len());
+                self.querydata.push((req.target.clone(), lines));
+                answer
+            }
             "/iclock/cdata" if req.query_param("options").is_some() => {
                 let mut block = format!("GET OPTION FROM: {SN}\n");
                 for (table, stamp) in &self.stamps {
@@ -102,6 +121,13 @@ impl Transport for FakeTransport {
     fn exchange(&mut self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let now_ms = crate::clock::TimeSource::raw_now(&self.clock).utc_ms;
         let mut server = self.server.lock().unwrap();
+        let lose =
+            (server.lose_answer_to.as_ref()).is_some_and(|t| req.target.contains(t.as_str()));
+        if lose {
+            server.lose_answer_to = None;
+            server.respond(req, now_ms);
+            return Err(TransportError::Io("connection reset".into()));
+        }
         match server.faults.pop_front().flatten() {
             Some(Fault::Drop) => Err(TransportError::Io("connection reset".into())),
             Some(Fault::DropAfterProcessing) => {
@@ -123,6 +149,7 @@ struct Rig {
     device_clock: Arc<DeviceClock>,
     server: Arc<Mutex<FakeServer>>,
     engine: Engine,
+    cfg: EngineConfig,
     path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -141,8 +168,61 @@ fn config(batching: ReplyBatching) -> EngineConfig {
     }
 }
 
+/// A two-door access controller (security dialect) that registers with the seed's capabilities.
+fn security_config() -> EngineConfig {
+    let mut cfg = config(ReplyBatching::OnePerRequest);
+    cfg.session.dialect = Dialect::Security;
+    cfg.capabilities = Some(Capabilities {
+        lock_count: 2,
+        ..crate::protocol::security::capabilities::tests::seed_example()
+    });
+    cfg.door_count = 2;
+    cfg
+}
+
+/// Two closed doors whose state never changes; door commands are dropped.
+struct ClosedDoors;
+
+impl DoorLink for ClosedDoors {
+    fn door_states(&self) -> (u64, Vec<DoorState>) {
+        let closed = DoorState {
+            sensor: crate::protocol::security::rtstate::SensorState::Closed,
+            relay_energised: false,
+            alarms: crate::protocol::security::rtstate::AlarmFlags::NONE,
+        };
+        (0, vec![closed; 2])
+    }
+
+    fn apply(&self, _commands: &[DoorCommand], _reload: bool) {}
+}
+
 impl Rig {
     fn new(batching: ReplyBatching) -> Rig {
+        Rig::start(
+            config(batching),
+            FakeServer {
+                options: vec![
+                    ("Delay".into(), "10".into()),
+                    ("ErrorDelay".into(), "30".into()),
+                    ("Realtime".into(), "1".into()),
+                    ("TransFlag".into(), "TransData AttLog\tOpLog".into()),
+                ],
+                ..FakeServer::default()
+            },
+        )
+    }
+
+    fn security() -> Rig {
+        Rig::start(
+            security_config(),
+            FakeServer {
+                security: true,
+                ..FakeServer::default()
+            },
+        )
+    }
+
+    fn start(cfg: EngineConfig, server: FakeServer) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agent.db");
         let clock = Arc::new(ManualClock::new(Now {
@@ -150,21 +230,14 @@ impl Rig {
             utc_ms: T0_MS,
         }));
         let device_clock = Arc::new(DeviceClock::new(Box::new(clock.clone()), 0, UtcOffset(0)));
-        let server = Arc::new(Mutex::new(FakeServer {
-            options: vec![
-                ("Delay".into(), "10".into()),
-                ("ErrorDelay".into(), "30".into()),
-                ("Realtime".into(), "1".into()),
-                ("TransFlag".into(), "TransData AttLog\tOpLog".into()),
-            ],
-            ..FakeServer::default()
-        }));
-        let engine = Rig::engine(&path, batching, &server, &clock, &device_clock);
+        let server = Arc::new(Mutex::new(server));
+        let engine = Rig::engine(&path, &cfg, &server, &clock, &device_clock);
         Rig {
             clock,
             device_clock,
             server,
             engine,
+            cfg,
             path,
             _dir: dir,
         }
@@ -172,7 +245,7 @@ impl Rig {
 
     fn engine(
         path: &std::path::Path,
-        batching: ReplyBatching,
+        cfg: &EngineConfig,
         server: &Arc<Mutex<FakeServer>>,
         clock: &Arc<ManualClock>,
         device_clock: &Arc<DeviceClock>,
@@ -181,20 +254,24 @@ impl Rig {
             server: server.clone(),
             clock: clock.clone(),
         };
-        Engine::new(
-            config(batching),
+        let mut engine = Engine::new(
+            cfg.clone(),
             Store::open(path).unwrap(),
             Box::new(transport),
             device_clock.clone(),
         )
-        .unwrap()
+        .unwrap();
+        if cfg.session.dialect == Dialect::Security {
+            engine.set_doors(Box::new(ClosedDoors));
+        }
+        engine
     }
 
     /// A restart: a new engine (and session) on the same store file.
     fn restart(&mut self) {
         self.engine = Rig::engine(
             &self.path,
-            ReplyBatching::OnePerRequest,
+            &self.cfg,
             &self.server,
             &self.clock,
             &self.device_clock,
@@ -245,6 +322,42 @@ impl Rig {
 
     fn server(&self) -> std::sync::MutexGuard<'_, FakeServer> {
         self.server.lock().unwrap()
+    }
+
+    /// Security dialect: `n` access events (card `1000 + i` at 08:00:00 + i s); their ids.
+    fn events(&mut self, n: u32) -> Vec<i64> {
+        self.engine
+            .store()
+            .write(|tx| {
+                (0..n)
+                    .map(|i| {
+                        let log = RtLog {
+                            time: LocalDateTime::from_unix(T0_MS / 1000 + i64::from(i), 0),
+                            pin: "1".into(),
+                            cardno: (1000 + i).to_string(),
+                            sitecode: 0,
+                            linkid: 0,
+                            eventaddr: 1,
+                            event: 0,
+                            inoutstatus: InOutStatus::In,
+                            verifytype: VerifyType::Code(4),
+                            index: 0,
+                        };
+                        tx.append_rtlog(&log)
+                    })
+                    .collect()
+            })
+            .unwrap()
+    }
+
+    /// The requests that reached the server whose target starts with `prefix`.
+    fn requests(&self, prefix: &str) -> Vec<String> {
+        self.server()
+            .requests
+            .iter()
+            .filter(|r| r.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 }
 
@@ -507,5 +620,254 @@ fn options_push_lists_what_the_server_asked_for_first() {
         ),
         "{:?}",
         pushed.2
+    );
+}
+
+// --- security dialect: COUNT, QUERY and GET OPTIONS answered through querydata ---
+
+#[test]
+fn one_package_answers_go_up_before_their_reply() {
+    let mut rig = Rig::security();
+    rig.engine
+        .store()
+        .write(|tx| {
+            for pin in ["1", "2", "3"] {
+                tx.upsert_user(&crate::protocol::user::User::new(pin))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    // (command, querydata target, body, reply) [note §5.1, §6.6; seed 003 §9.1.3, §9.1.4, §9.5.2].
+    let cases = [
+        (
+            "C:288:DATA COUNT user",
+            "/iclock/querydata?SN=ENG0001&type=count&cmdid=288&tablename=user&count=1&packcnt=1&packidx=1",
+            vec!["user=3".to_owned()],
+            "ID=288&Return=0&CMD=DATA COUNT",
+        ),
+        (
+            "C:408:GET OPTIONS ~SerialNumber,LockCount,Door1Drivertime,NoSuchOption",
+            "/iclock/querydata?SN=ENG0001&type=options&cmdid=408&tablename=options&count=1&packcnt=1&packidx=1",
+            vec!["~SerialNumber=ENG0001,LockCount=2,Door1Drivertime=5".to_owned()],
+            "ID=408&Return=0&CMD=GET OPTIONS",
+        ),
+        (
+            "C:415:DATA QUERY tablename=user,fielddesc=*,filter=*",
+            "/iclock/querydata?SN=ENG0001&type=tabledata&cmdid=415&tablename=user&count=3&packcnt=1&packidx=1",
+            (1..=3)
+                .map(|n| {
+                    format!(
+                        "user uid={n}\tcardno=\tpin={n}\tpassword=\tgroup=1\tstarttime=0\t\
+                         endtime=0\tname=\tprivilege=0\tdisable=0\tverify=0"
+                    )
+                })
+                .collect(),
+            "ID=415&Return=3&CMD=DATA QUERY",
+        ),
+    ];
+    for (command, target, body, reply) in cases {
+        rig.server().querydata.clear();
+        rig.server().replies.clear();
+        rig.server().commands.push_back(command.into());
+        rig.run_for(10);
+        let server = rig.server();
+        assert_eq!(server.querydata, [(target.to_owned(), body)], "{command}");
+        assert_eq!(server.replies, [reply], "{command}");
+        let package_at = server
+            .requests
+            .iter()
+            .rposition(|r| r.ends_with(target))
+            .unwrap();
+        let reply_at = server
+            .requests
+            .iter()
+            .rposition(|r| r.starts_with("POST /iclock/devicecmd"))
+            .unwrap();
+        assert!(package_at < reply_at, "{command}");
+    }
+}
+
+#[test]
+fn a_large_query_goes_up_in_numbered_packages_then_replies() {
+    let mut rig = Rig::security();
+    let ids = rig.events(1_200);
+    let last = *ids.last().unwrap();
+    // The server has them all already: no rtlog upload competes with the query.
+    rig.engine
+        .store()
+        .write(|tx| tx.ack_upload(StampTable::RtLog, last, ids.len(), false, 0))
+        .unwrap();
+    rig.server()
+        .commands
+        .push_back("C:417:DATA QUERY tablename=transaction,fielddesc=*,filter=*".into());
+    for _ in 0..20 {
+        if rig.engine.store().read(|tx| tx.has_query_job()).unwrap() {
+            break;
+        }
+        rig.engine.tick();
+    }
+    // Events after the command are not part of its answer; they go up as rtlog.
+    let later = rig.events(5);
+    // The answer to the last package is lost: the reply must wait for it.
+    rig.server().lose_answer_to = Some("packidx=3".into());
+    rig.run_for(1);
+    assert_eq!(rig.server().querydata.len(), 3);
+    assert!(rig.server().replies.is_empty());
+    rig.run_for(31);
+
+    let server = rig.server();
+    let packages: Vec<(String, usize)> = server
+        .querydata
+        .iter()
+        .map(|(target, lines)| (target.clone(), lines.len()))
+        .collect();
+    let target = |count: usize, index: usize| {
+        format!(
+            "/iclock/querydata?SN=ENG0001&type=tabledata&cmdid=417&tablename=transaction\
+             &count={count}&packcnt=3&packidx={index}"
+        )
+    };
+    assert_eq!(
+        packages,
+        [
+            (target(500, 1), 500),
+            (target(500, 2), 500),
+            (target(200, 3), 200),
+            // Sent again after the lost answer.
+            (target(200, 3), 200),
+        ]
+    );
+    assert_eq!(
+        server.querydata[0].1[0],
+        format!(
+            "transaction cardno=1000\tpin=1\tverified=4\tdoorid=1\teventtype=0\tinoutstate=0\t\
+             time_second={}\tindex={}\tsitecode=0\tdevid=0",
+            LocalDateTime::new(2026, 11, 23, 8, 0, 0)
+                .unwrap()
+                .to_zk_packed(),
+            ids[0]
+        )
+    );
+    let sent: Vec<i64> = server.querydata[..3]
+        .iter()
+        .flat_map(|(_, lines)| lines.iter())
+        .map(|line| {
+            let index = line.split('\t').find_map(|f| f.strip_prefix("index="));
+            index.unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(sent, ids);
+    assert_eq!(server.replies, ["ID=417&Return=1200&CMD=DATA QUERY"]);
+    let last_package_at = server
+        .requests
+        .iter()
+        .rposition(|r| r.contains("packidx=3"))
+        .unwrap();
+    let reply_at = server
+        .requests
+        .iter()
+        .position(|r| r.starts_with("POST /iclock/devicecmd"))
+        .unwrap();
+    assert!(last_package_at < reply_at);
+    drop(server);
+    let rtlog: Vec<String> = rig.requests("POST /iclock/cdata?SN=ENG0001&table=rtlog");
+    assert_eq!(rtlog.len(), later.len());
+}
+
+#[test]
+fn records_a_new_record_query_delivered_are_not_uploaded_again() {
+    let mut rig = Rig::security();
+    let ids = rig.events(3);
+    rig.server()
+        .commands
+        .push_back("C:416:DATA QUERY tablename=transaction,fielddesc=*,filter=NewRecord".into());
+    rig.run_for(10);
+    assert_eq!(
+        rig.requests("POST /iclock/querydata"),
+        [
+            "POST /iclock/querydata?SN=ENG0001&type=tabledata&cmdid=416&tablename=transaction&count=3&packcnt=1&packidx=1"
+        ]
+    );
+    assert_eq!(rig.server().replies, ["ID=416&Return=3&CMD=DATA QUERY"]);
+    assert!(
+        rig.requests("POST /iclock/cdata?SN=ENG0001&table=rtlog")
+            .is_empty()
+    );
+    let state = rig
+        .engine
+        .store()
+        .read(|tx| tx.upload_state(StampTable::RtLog))
+        .unwrap();
+    assert_eq!(state.acked_id, *ids.last().unwrap());
+}
+
+#[test]
+fn a_windowed_transaction_chunk_stops_at_the_last_record_the_command_covered() {
+    let mut store = Store::open_in_memory().unwrap();
+    let log = |second: u32| RtLog {
+        time: LocalDateTime::new(2026, 11, 23, 8, 0, second as u8).unwrap(),
+        pin: "1".into(),
+        cardno: second.to_string(),
+        sitecode: 0,
+        linkid: 0,
+        eventaddr: 2,
+        event: 0,
+        inoutstatus: InOutStatus::Out,
+        verifytype: VerifyType::Code(1),
+        index: 0,
+    };
+    let ids: Vec<i64> = store
+        .write(|tx| (0..10).map(|s| tx.append_rtlog(&log(s))).collect())
+        .unwrap();
+    let time = |second| Some(LocalDateTime::new(2026, 11, 23, 8, 0, second).unwrap());
+    let job = QueryJob {
+        cmd_id: "418".into(),
+        target: QueryTarget::Transactions,
+        pin: None,
+        time_from: time(2),
+        time_to: time(7),
+        after_key: String::new(),
+        uploaded: 0,
+        payload: None,
+        reply: Some("ID=418&Return=4&CMD=DATA QUERY".into()),
+        total: 4,
+        // Records 7 and 8 (seconds 6 and 7) came after the command.
+        upto_id: Some(ids[5]),
+    };
+    let (lines, next) = store.read(|tx| query_chunk(tx, &job)).unwrap();
+    let cards: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(
+        cards,
+        [
+            "transaction cardno=2",
+            "transaction cardno=3",
+            "transaction cardno=4",
+            "transaction cardno=5"
+        ]
+    );
+    assert_eq!(next, ids[5].to_string());
+    let req = query_request(SN, &job, &lines).unwrap();
+    assert_eq!(
+        req.target,
+        "/iclock/querydata?SN=ENG0001&type=tabledata&cmdid=418&tablename=transaction&count=4&packcnt=1&packidx=1"
+    );
+    assert!(String::from_utf8(req.body).unwrap().starts_with(
+        "transaction cardno=2\tpin=1\tverified=1\tdoorid=2\teventtype=0\tinoutstate=1\t"
+    ));
+    // Past the last covered record, nothing is left.
+    let done = QueryJob {
+        after_key: next,
+        uploaded: 4,
+        ..job
+    };
+    assert!(
+        store
+            .read(|tx| query_chunk(tx, &done))
+            .unwrap()
+            .0
+            .is_empty()
     );
 }
