@@ -899,7 +899,7 @@ fn deletes_remove_exactly_the_rows_named() {
 // --- duplicates ---
 
 #[test]
-fn a_command_id_seen_again_is_answered_again_but_not_run_again() {
+fn a_command_id_seen_again_is_answered_minus_7_and_not_run_again() {
     let mut rig = Rig::new();
     rig.run("C:A1:DATA UPDATE user Pin=5\tName=Bo");
     rig.run("C:A2:DATA DELETE user Pin=5");
@@ -910,25 +910,32 @@ fn a_command_id_seen_again_is_answered_again_but_not_run_again() {
             "ID=A2&Return=0&CMD=DATA DELETE"
         ]
     );
-    // The server missed the reply to A1 and sends A1 again: the user stays deleted.
+    // The server sends A1 again after taking its reply: a repeated command (-7, C15), and the
+    // user stays deleted.
     rig.run("C:A1:DATA UPDATE user Pin=5\tName=Bo");
-    assert_eq!(rig.replies(), ["ID=A1&Return=0&CMD=DATA UPDATE"]);
+    assert_eq!(rig.replies(), ["ID=A1&Return=-7&CMD=DATA UPDATE"]);
     assert_eq!(rig.read(|tx| tx.count_users()), 0);
-    // A door is not opened twice, and a refusal is repeated as it was.
-    for (command, reply) in [
+    // Sent again before its first reply went out: the first reply stays queued, alone.
+    rig.run("C:A3:DATA UPDATE user Pin=6");
+    rig.run("C:A3:DATA UPDATE user Pin=6");
+    assert_eq!(rig.replies(), ["ID=A3&Return=0&CMD=DATA UPDATE"]);
+    // A door is not opened twice, and a refusal is not run twice either.
+    for (command, reply, repeated) in [
         (
             "C:221:CONTROL DEVICE 01010105",
             "ID=221&Return=0&CMD=CONTROL DEVICE",
+            "ID=221&Return=-7&CMD=CONTROL DEVICE",
         ),
         (
             "C:606:CONTROL DEVICE 01030105",
             "ID=606&Return=-11&CMD=CONTROL DEVICE",
+            "ID=606&Return=-7&CMD=CONTROL DEVICE",
         ),
     ] {
         let first = rig.run(command);
         assert_eq!(rig.replies(), [reply]);
         let again = rig.run(command);
-        assert_eq!(rig.replies(), [reply]);
+        assert_eq!(rig.replies(), [repeated]);
         assert_eq!(again, Effects::default(), "{command}");
         assert_eq!(
             first.door_commands.len(),
