@@ -3,18 +3,29 @@
 //! Threads: the board's own (the sim control socket) writes records; the network loop (the caller
 //! of [`Agent::run`]) uploads them. They share only the store file and the clock, and a channel
 //! that wakes the network loop when a record is committed.
+//!
+//! In the security dialect the board is an access [`Controller`], shared under one lock by the
+//! sim socket, a door-timer thread that ticks it at its deadlines, and the network loop, which
+//! reads the door state for `rtstate` and applies remote commands after their batch is committed
+//! (never inside a store transaction).
 
 use crate::clock::{DeviceClock, TimeSource};
 use crate::config::{AgentConfig, BoardConfig, BoardDriver};
-use crate::engine::{Engine, EngineConfig, Tick};
-use crate::sim::SimControl;
+use crate::controller::capabilities::registry_capabilities;
+use crate::controller::{Controller, DoorCommand, SharedStatus};
+use crate::engine::{DoorLink, Engine, EngineConfig, Tick};
+use crate::hal::SimRelays;
+use crate::protocol::dialect::Dialect;
+use crate::protocol::security::rtstate::DoorState;
+use crate::sim::{SimBoard, SimControl, SimController};
 use crate::store::Store;
 use crate::terminal::Terminal;
 use crate::transport::HttpTransport;
 use std::os::unix::fs::DirBuilderExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Exit code after REBOOT: the service manager restarts the agent (EX_TEMPFAIL).
@@ -25,10 +36,37 @@ pub const EXIT_CONFIG: i32 = 78;
 pub const EXIT_FAILURE: i32 = 1;
 /// Longest sleep of the network loop, so a stop request is never missed for long.
 const MAX_IDLE: Duration = Duration::from_secs(60);
+/// Longest sleep of the door-timer thread without a deadline: it still follows the clock.
+const MAX_TIMER_SLEEP: Duration = Duration::from_secs(60);
 
+/// Why the agent could not start, and the exit code that says so.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AppError(String);
+#[error("{message}")]
+pub struct AppError {
+    message: String,
+    exit_code: i32,
+}
+
+impl AppError {
+    fn failure(message: impl Into<String>) -> AppError {
+        AppError {
+            message: message.into(),
+            exit_code: EXIT_FAILURE,
+        }
+    }
+
+    fn config(message: impl Into<String>) -> AppError {
+        AppError {
+            message: message.into(),
+            exit_code: EXIT_CONFIG,
+        }
+    }
+
+    /// [`EXIT_CONFIG`] for a configuration the agent cannot run with, else [`EXIT_FAILURE`].
+    pub fn exit_code(&self) -> i32 {
+        self.exit_code
+    }
+}
 
 /// Why [`Agent::run`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +98,8 @@ pub struct Agent {
     stop: StopHandle,
     // Held for its thread; dropped (and the socket removed) when the agent ends.
     _sim: Option<SimControl>,
+    // Security dialect: held for its thread, stopped when the agent ends.
+    _door_timer: Option<DoorTimer>,
 }
 
 impl Agent {
@@ -69,46 +109,63 @@ impl Agent {
         board: &BoardConfig,
         time: Box<dyn TimeSource>,
     ) -> Result<Agent, AppError> {
+        let dialect = cfg.device.dialect;
+        let mut engine_cfg = EngineConfig::from_agent(cfg);
+        if dialect == Dialect::Security {
+            let caps = registry_capabilities(cfg, board)
+                .map_err(|e| AppError::config(format!("board {}: {e}", board.board.name)))?;
+            engine_cfg.capabilities = Some(caps);
+            engine_cfg.door_count = board.doors.len();
+        }
         let data_dir = &cfg.storage.data_dir;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o750)
             .create(data_dir)
             .map_err(|e| {
-                AppError(format!(
+                AppError::failure(format!(
                     "cannot create data directory {}: {e}",
                     data_dir.display()
                 ))
             })?;
         let db = cfg.storage.database();
-        let open = || Store::open(&db).map_err(|e| AppError(e.to_string()));
+        let open = || Store::open(&db).map_err(|e| AppError::failure(e.to_string()));
         let clock = Arc::new(DeviceClock::new(time, 0, cfg.device.time_zone.0));
         let transport = HttpTransport::new(&cfg.server, cfg.log.decode)
-            .map_err(|e| AppError(format!("server connection: {e}")))?;
-        let engine = Engine::new(
-            EngineConfig::from_agent(cfg),
-            open()?,
-            Box::new(transport),
-            clock.clone(),
-        )
-        .map_err(|e| AppError(e.to_string()))?;
+            .map_err(|e| AppError::failure(format!("server connection: {e}")))?;
+        let mut engine = Engine::new(engine_cfg, open()?, Box::new(transport), clock.clone())
+            .map_err(|e| AppError::failure(e.to_string()))?;
 
-        let mut terminal = Terminal::new(open()?, clock.clone(), cfg.device.verify_codes);
-        terminal.power_on().map_err(|e| AppError(e.to_string()))?;
         let (wake_tx, wake) = mpsc::channel();
-        let sim = match board.board.driver {
+        let notify = wake_tx.clone();
+        let wake_network = move || {
+            let _ = notify.send(());
+        };
+        let (sim, door_timer) = match board.board.driver {
             BoardDriver::Sim => {
+                let (sim_board, door_timer, on_change) = match dialect {
+                    Dialect::Attendance => {
+                        let mut terminal =
+                            Terminal::new(open()?, clock.clone(), cfg.device.verify_codes);
+                        terminal
+                            .power_on()
+                            .map_err(|e| AppError::failure(e.to_string()))?;
+                        let board = SimBoard::Terminal(Arc::new(Mutex::new(terminal)));
+                        let on_change: OnChange = Box::new(wake_network);
+                        (board, None, on_change)
+                    }
+                    Dialect::Security => {
+                        let (board, timer, on_change) =
+                            controller_board(open()?, &clock, board, &mut engine, wake_network)?;
+                        (board, Some(timer), on_change)
+                    }
+                };
                 let socket = cfg.storage.sim_socket();
-                let notify = wake_tx.clone();
-                let control =
-                    SimControl::start(&socket, Arc::new(Mutex::new(terminal)), move || {
-                        let _ = notify.send(());
-                    })
-                    .map_err(|e| {
-                        AppError(format!("sim control socket {}: {e}", socket.display()))
-                    })?;
+                let control = SimControl::start(&socket, sim_board, on_change).map_err(|e| {
+                    AppError::failure(format!("sim control socket {}: {e}", socket.display()))
+                })?;
                 log::info!("simulated board: control socket {}", socket.display());
-                Some(control)
+                (Some(control), door_timer)
             }
         };
         log::info!(
@@ -127,6 +184,7 @@ impl Agent {
                 wake: wake_tx,
             },
             _sim: sim,
+            _door_timer: door_timer,
         })
     }
 
@@ -156,5 +214,170 @@ impl Agent {
                 }
             }
         }
+    }
+}
+
+/// Called by the board after an input that committed records or changed a door's state.
+type OnChange = Box<dyn Fn() + Send>;
+
+/// The security dialect's board: the controller (event 206 recorded), its door timer, and the
+/// engine's link to both.
+fn controller_board(
+    store: Store,
+    clock: &Arc<DeviceClock>,
+    board: &BoardConfig,
+    engine: &mut Engine,
+    wake_network: impl Fn() + Clone + Send + 'static,
+) -> Result<(SimBoard, DoorTimer, OnChange), AppError> {
+    let relays = SimRelays::new(board.doors.len());
+    let view = relays.view();
+    let mut controller = Controller::new(store, clock.clone(), Box::new(relays), board.doors.len())
+        .map_err(|e| AppError::failure(e.to_string()))?;
+    controller
+        .started()
+        .map_err(|e| AppError::failure(e.to_string()))?;
+    let status = controller.status();
+    let controller = Arc::new(Mutex::new(controller));
+    let timer = DoorTimer::start(controller.clone(), clock.clone(), wake_network.clone())
+        .map_err(|e| AppError::failure(format!("door timer thread: {e}")))?;
+    engine.set_doors(Box::new(ControllerLink {
+        controller: controller.clone(),
+        status,
+        timer: timer.waker(),
+    }));
+    let wake_timer = timer.waker();
+    let on_change: OnChange = Box::new(move || {
+        wake_network();
+        let _ = wake_timer.send(());
+    });
+    let sim = SimBoard::Controller(SimController::new(controller, view, board));
+    Ok((sim, timer, on_change))
+}
+
+/// The security dialect's door timers: a thread that sleeps until the controller's next deadline
+/// (at most [`MAX_TIMER_SLEEP`]), or until an input or a command may have moved it, and ticks
+/// the controller. Dropping it stops the thread.
+struct DoorTimer {
+    wake: Sender<()>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DoorTimer {
+    /// `on_change` is called after a tick that committed records or changed a door's state.
+    fn start(
+        controller: Arc<Mutex<Controller>>,
+        clock: Arc<DeviceClock>,
+        on_change: impl Fn() + Send + 'static,
+    ) -> std::io::Result<DoorTimer> {
+        let (wake, woken) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("door-timer".into())
+                .spawn(move || run_door_timer(&controller, &clock, &woken, &stop, &on_change))?
+        };
+        Ok(DoorTimer {
+            wake,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Wakes the thread to look at the deadline again.
+    fn waker(&self) -> Sender<()> {
+        self.wake.clone()
+    }
+}
+
+impl Drop for DoorTimer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.wake.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run_door_timer(
+    controller: &Mutex<Controller>,
+    clock: &DeviceClock,
+    woken: &Receiver<()>,
+    stop: &AtomicBool,
+    on_change: &dyn Fn(),
+) {
+    loop {
+        let wait = controller
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_deadline()
+            .map_or(MAX_TIMER_SLEEP, |at| {
+                Duration::from_millis(at.0.saturating_sub(clock.now().mono.0))
+            })
+            .min(MAX_TIMER_SLEEP);
+        match woken.recv_timeout(wait) {
+            // An input or a command: the deadline may have moved; the input itself fired any
+            // timer already due.
+            Ok(()) => {
+                while woken.try_recv().is_ok() {}
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut c = controller.lock().unwrap_or_else(PoisonError::into_inner);
+        let version = c.status().door_states().0;
+        let ticked = c.tick();
+        let changed = c.status().door_states().0 != version;
+        drop(c);
+        match ticked {
+            Ok(handled) if changed || !handled.indexes.is_empty() => on_change(),
+            Ok(_) => {}
+            Err(e) => {
+                log::error!("door timers: {e}");
+                if changed {
+                    on_change();
+                }
+            }
+        }
+    }
+}
+
+/// The engine's view of the controller: the door state it reports and the commands it applies.
+struct ControllerLink {
+    controller: Arc<Mutex<Controller>>,
+    status: SharedStatus,
+    timer: Sender<()>,
+}
+
+impl DoorLink for ControllerLink {
+    fn door_states(&self) -> (u64, Vec<DoorState>) {
+        self.status.door_states()
+    }
+
+    fn apply(&self, commands: &[DoorCommand], reload: bool) {
+        let mut c = self
+            .controller
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for &command in commands {
+            match c.command(command) {
+                Ok(handled) => log::info!("{}", handled.summary),
+                Err(e) => log::error!("door command {command:?}: {e}"),
+            }
+        }
+        if reload && let Err(e) = c.reload() {
+            log::error!("door parameters not reloaded: {e}");
+        }
+        drop(c);
+        let _ = self.timer.send(());
     }
 }

@@ -8,6 +8,8 @@ use crate::app::{Agent, EXIT_CONFIG, EXIT_FAILURE, EXIT_RESTART, Stopped};
 use crate::clock::SystemTimeSource;
 use crate::config::types::LogLevel;
 use crate::config::{self, AgentConfig, BoardConfig, defaults};
+use crate::controller::capabilities::registry_capabilities;
+use crate::protocol::dialect::Dialect;
 use crate::store::Store;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -19,11 +21,19 @@ commands:
   run                          run the agent (the default)
   demo [--preset NAME]         run a scripted session against a built-in server and print it
                                (presets: standard, crlf, single-result)
+  demo --dialect security      the same for the access controller (security dialect)
   status                       show upload backlog, stamps, pending replies and options
+                               (security dialect: also each door's relay and state)
   check-config                 check agent.toml and the board file, print the effective config
   sim swipe <card>             present a card on the simulated board
   sim pin <pin> [password]     type a PIN (and password) on the simulated keypad
-  sim door open|close          move the simulated door
+  sim password <password>      type a door password alone (security dialect)
+      the three take [--door N] [--reader in|out] (security dialect; default door 1, its
+      first reader)
+  sim door [N] open|close      move the simulated door sensor (N: security dialect, default 1)
+  sim exit N                   press door N's exit button (security dialect)
+  sim tamper                   trip the tamper switch (security dialect)
+  sim relays                   show each door's relay level and state (security dialect)
 
 options:
   -c, --config FILE            agent.toml (default: $PUSH_AGENT_CONFIG or /etc/push-agent/agent.toml)
@@ -39,7 +49,7 @@ const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
     Run,
-    Demo { preset: String },
+    Demo { preset: String, dialect: Dialect },
     Status,
     CheckConfig,
     Sim(String),
@@ -90,7 +100,7 @@ fn parse_args(args: &[String]) -> Result<Invocation, String> {
                     ..inv
                 });
             }
-            "--preset" => {
+            "--preset" | "--dialect" => {
                 words.push(arg.clone());
                 words.push(value(arg)?);
             }
@@ -104,15 +114,7 @@ fn parse_args(args: &[String]) -> Result<Invocation, String> {
         None | Some("run") if words.len() <= 1 => Command::Run,
         Some("status") if words.len() == 1 => Command::Status,
         Some("check-config") if words.len() == 1 => Command::CheckConfig,
-        Some("demo") => match &words[1..] {
-            [] => Command::Demo {
-                preset: "standard".into(),
-            },
-            [flag, preset] if flag == "--preset" => Command::Demo {
-                preset: preset.clone(),
-            },
-            _ => return Err("usage: push-agent demo [--preset NAME]".into()),
-        },
+        Some("demo") => demo_command(&words[1..])?,
         Some("sim") if words.len() > 1 => {
             let request = words[1..].join(" ");
             crate::sim::parse_request(&request)?;
@@ -122,6 +124,32 @@ fn parse_args(args: &[String]) -> Result<Invocation, String> {
         None => Command::Run,
     };
     Ok(inv)
+}
+
+/// `demo [--preset NAME] [--dialect attendance|security]`, each flag at most once.
+fn demo_command(flags: &[String]) -> Result<Command, String> {
+    const DEMO_USAGE: &str =
+        "usage: push-agent demo [--preset NAME] [--dialect attendance|security]";
+    let (mut preset, mut dialect) = (None, None);
+    for pair in flags.chunks(2) {
+        match pair {
+            [flag, value] if flag == "--preset" && preset.is_none() => preset = Some(value.clone()),
+            [flag, value] if flag == "--dialect" && dialect.is_none() => {
+                dialect = Some(match value.as_str() {
+                    "attendance" => Dialect::Attendance,
+                    "security" => Dialect::Security,
+                    other => return Err(format!("unknown dialect {other:?}\n{DEMO_USAGE}")),
+                });
+            }
+            _ => return Err(DEMO_USAGE.into()),
+        }
+    }
+    let dialect = dialect.unwrap_or(Dialect::Attendance);
+    let preset = preset.unwrap_or_else(|| match dialect {
+        Dialect::Attendance => "standard".into(),
+        Dialect::Security => "security".into(),
+    });
+    Ok(Command::Demo { preset, dialect })
 }
 
 /// Runs the command line and returns the exit code.
@@ -152,11 +180,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             println!("{USAGE}");
             0
         }
-        Command::Demo { preset } => {
+        Command::Demo { preset, dialect } => {
             if level.is_none() {
                 crate::logging::init(log::LevelFilter::Warn);
             }
-            crate::demo::run(preset)
+            crate::demo::run(preset, *dialect)
         }
         _ => with_config(&inv, level.is_some()),
     }
@@ -188,17 +216,30 @@ fn with_config(inv: &Invocation, level_given: bool) -> i32 {
     }
     match &inv.command {
         Command::CheckConfig => {
+            if cfg.device.dialect == Dialect::Security
+                && let Err(e) = registry_capabilities(&cfg, &board)
+            {
+                eprintln!(
+                    "push-agent: bad configuration: board {}: {e}",
+                    board.board.name
+                );
+                return EXIT_CONFIG;
+            }
             println!("# {}\n{}", config_path(inv).display(), cfg.render());
             println!("# board\n{}", toml::to_string(&board).unwrap_or_default());
             0
         }
         Command::Status => {
             let db = cfg.storage.database();
-            match Store::open_read_only(&db)
-                .and_then(|mut s| crate::status::report(&mut s, cfg.device.serial.as_str()))
-            {
+            let dialect = cfg.device.dialect;
+            match Store::open_read_only(&db).and_then(|mut s| {
+                crate::status::report(&mut s, cfg.device.serial.as_str(), dialect)
+            }) {
                 Ok(text) => {
                     print!("{text}");
+                    if dialect == Dialect::Security {
+                        print!("{}", crate::status::doors(&cfg.storage.sim_socket()));
+                    }
                     0
                 }
                 Err(e) => {
@@ -233,7 +274,7 @@ fn with_config(inv: &Invocation, level_given: bool) -> i32 {
             },
             Err(e) => {
                 log::error!("cannot start: {e}");
-                EXIT_FAILURE
+                e.exit_code()
             }
         },
     }
@@ -270,11 +311,36 @@ mod tests {
             parse("sim pin 7 1234").unwrap().command,
             Command::Sim("pin 7 1234".into())
         );
+        let demo = |preset: &str, dialect| Command::Demo {
+            preset: preset.into(),
+            dialect,
+        };
+        let demos = [
+            ("demo", demo("standard", Dialect::Attendance)),
+            ("demo --preset crlf", demo("crlf", Dialect::Attendance)),
+            (
+                "demo --dialect security",
+                demo("security", Dialect::Security),
+            ),
+            (
+                "demo --dialect attendance --preset single-result",
+                demo("single-result", Dialect::Attendance),
+            ),
+        ];
+        for (args, command) in demos {
+            assert_eq!(parse(args).unwrap().command, command, "{args}");
+        }
         assert_eq!(
-            parse("demo --preset crlf").unwrap().command,
-            Command::Demo {
-                preset: "crlf".into()
-            }
+            parse("sim swipe 42 --door 2 --reader out").unwrap().command,
+            Command::Sim("swipe 42 --door 2 --reader out".into())
+        );
+        assert_eq!(
+            parse("sim door 2 open").unwrap().command,
+            Command::Sim("door 2 open".into())
+        );
+        assert_eq!(
+            parse("sim relays").unwrap().command,
+            Command::Sim("relays".into())
         );
     }
 
@@ -286,5 +352,10 @@ mod tests {
         assert!(parse("status extra").is_err());
         assert!(parse("--config").is_err());
         assert!(parse("-l loud run").is_err());
+        assert!(parse("sim swipe 42 --reader up").is_err());
+        assert!(parse("sim exit").is_err());
+        assert!(parse("demo --dialect ancient").is_err());
+        assert!(parse("demo --preset crlf --preset standard").is_err());
+        assert!(parse("demo --preset").is_err());
     }
 }

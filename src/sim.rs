@@ -1,18 +1,34 @@
 //! The simulated board's control socket: a Unix socket in the data directory through which a
-//! person (`push-agent sim …`) or a test presents cards, types PINs and moves the door.
+//! person (`push-agent sim …`) or a test presents cards, types PINs and moves the doors.
 //!
 //! One request per connection, one line each way:
-//! `swipe <card>` · `pin <pin> [password]` · `door open|close` →
-//! `ok <record id> <summary>` or `error <reason>`. The answer comes after the record is committed.
+//!
+//! - `swipe <card> [--door N] [--reader in|out]`
+//! - `pin <pin> [password] [--door N] [--reader in|out]`
+//! - `password <password> [--door N] [--reader in|out]` (a door password typed alone)
+//! - `door [N] open|close` (the door sensor; N defaults to 1)
+//! - `exit N` (the exit button) · `tamper` · `relays` (each door's relay level and state)
+//!
+//! The answer is `ok <index…> <summary>` (the ids of the records written, then one line for the
+//! operator) or `error <reason>`; it comes after the records are committed. The attendance
+//! terminal has one reader and door 1's sensor: it takes `swipe`, `pin` and `door [1]`, and
+//! answers the other requests with an error. `--door` defaults to 1, `--reader` to the door's
+//! first reader in the board file.
 
 use crate::access::Credential;
+use crate::access::model::{Direction, DoorId};
+use crate::config::{BoardConfig, ReaderSide};
+use crate::controller::{Controller, ControllerInput, SharedStatus};
+use crate::door::DoorPosition;
+use crate::hal::SimRelayView;
 use crate::protocol::record::parse_card;
-use crate::terminal::{DoorState, Terminal, TerminalEvent};
+use crate::protocol::security::rtstate::{AlarmFlags, DoorState, SensorState};
+use crate::terminal::{Terminal, TerminalEvent};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -25,29 +41,360 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// comes only after the record is committed.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Between the doors of a `relays` answer: `door 1: …; door 2: …`.
+pub const DOOR_SEPARATOR: &str = "; ";
+
+const USAGE: &str = "`swipe <card>`, `pin <pin> [password]` or `password <password>` (each with \
+                     [--door N] [--reader in|out]), `door [N] open|close`, `exit N`, `tamper` or \
+                     `relays`";
+
+/// One control request, before it meets a board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimRequest {
+    /// A credential at a reader; `None` takes the default door or reader.
+    Credential {
+        credential: Credential,
+        door: Option<DoorId>,
+        reader: Option<Direction>,
+    },
+    /// The door sensor of `door` (default 1).
+    Door {
+        door: Option<DoorId>,
+        position: DoorPosition,
+    },
+    ExitButton(DoorId),
+    Tamper,
+    /// Each door's relay level and state.
+    Relays,
+}
+
 /// Parses one control request.
-pub fn parse_request(line: &str) -> Result<TerminalEvent, String> {
+pub fn parse_request(line: &str) -> Result<SimRequest, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
-    match words.as_slice() {
-        ["swipe", card] => match parse_card(card) {
-            Ok(Some(card)) => Ok(TerminalEvent::Credential(Credential::Card(card))),
-            Ok(None) => Err("card number 0 is not a card".to_owned()),
-            Err(e) => Err(e.to_string()),
-        },
-        ["pin", pin, rest @ ..] if rest.len() <= 1 => {
-            crate::protocol::user::validate_pin(pin).map_err(|e| e.to_string())?;
-            Ok(TerminalEvent::Credential(Credential::Keypad {
-                pin: (*pin).to_owned(),
-                password: rest.first().map(|p| (*p).to_owned()),
-            }))
+    let unknown = || format!("unknown request {:?}; expected {USAGE}", line.trim());
+    let Some((verb, rest)) = words.split_first() else {
+        return Err(unknown());
+    };
+    match *verb {
+        "swipe" | "pin" | "password" => {
+            let (args, ReaderOptions { door, reader }) = reader_options(rest)?;
+            let credential = match (*verb, args.as_slice()) {
+                ("swipe", [card]) => match parse_card(card) {
+                    Ok(Some(card)) => Credential::Card(card),
+                    Ok(None) => return Err("card number 0 is not a card".to_owned()),
+                    Err(e) => return Err(e.to_string()),
+                },
+                ("pin", [pin, password @ ..]) if password.len() <= 1 => {
+                    crate::protocol::user::validate_pin(pin).map_err(|e| e.to_string())?;
+                    Credential::Keypad {
+                        pin: (*pin).to_owned(),
+                        password: password.first().map(|p| (*p).to_owned()),
+                    }
+                }
+                ("password", [password]) => Credential::Password((*password).to_owned()),
+                _ => return Err(unknown()),
+            };
+            Ok(SimRequest::Credential {
+                credential,
+                door,
+                reader,
+            })
         }
-        ["door", "open"] => Ok(TerminalEvent::Door(DoorState::Open)),
-        ["door", "close"] => Ok(TerminalEvent::Door(DoorState::Closed)),
-        _ => Err(format!(
-            "unknown request {:?}; expected `swipe <card>`, `pin <pin> [password]` or `door open|close`",
-            line.trim()
-        )),
+        "door" => {
+            let (door, position) = match rest {
+                [position] => (None, *position),
+                [door, position] => (Some(door_number(door)?), *position),
+                _ => return Err(unknown()),
+            };
+            let position = match position {
+                "open" => DoorPosition::Open,
+                "close" => DoorPosition::Closed,
+                _ => return Err(unknown()),
+            };
+            Ok(SimRequest::Door { door, position })
+        }
+        "exit" => match rest {
+            [door] => Ok(SimRequest::ExitButton(door_number(door)?)),
+            _ => Err(unknown()),
+        },
+        "tamper" if rest.is_empty() => Ok(SimRequest::Tamper),
+        "relays" if rest.is_empty() => Ok(SimRequest::Relays),
+        _ => Err(unknown()),
     }
+}
+
+/// `--door N` and `--reader in|out` of a credential.
+struct ReaderOptions {
+    door: Option<DoorId>,
+    reader: Option<Direction>,
+}
+
+/// Splits `--door N` and `--reader in|out` (each at most once) from the other words.
+fn reader_options<'a>(words: &[&'a str]) -> Result<(Vec<&'a str>, ReaderOptions), String> {
+    let (mut args, mut door, mut reader) = (Vec::new(), None, None);
+    let mut it = words.iter();
+    while let Some(word) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{word} needs a value"));
+        match *word {
+            "--door" if door.is_none() => door = Some(door_number(value()?)?),
+            "--reader" if reader.is_none() => {
+                reader = Some(match *value()? {
+                    "in" => Direction::In,
+                    "out" => Direction::Out,
+                    other => return Err(format!("--reader {other:?}: expected in or out")),
+                });
+            }
+            "--door" | "--reader" => return Err(format!("{word} given twice")),
+            w if w.starts_with("--") => return Err(format!("unknown option {w}")),
+            w => args.push(w),
+        }
+    }
+    Ok((args, ReaderOptions { door, reader }))
+}
+
+fn door_number(text: &str) -> Result<DoorId, String> {
+    text.parse::<DoorId>()
+        .ok()
+        .filter(|d| *d >= 1)
+        .ok_or_else(|| format!("door {text:?}: expected a door number from 1"))
+}
+
+/// What the socket drives: the attendance terminal or the security dialect's controller.
+pub enum SimBoard {
+    Terminal(Arc<Mutex<Terminal>>),
+    Controller(SimController),
+}
+
+/// The security dialect's controller as the socket sees it.
+pub struct SimController {
+    controller: Arc<Mutex<Controller>>,
+    relays: SimRelayView,
+    status: SharedStatus,
+    /// The sides with a reader, per door (door 1 first), from the board file.
+    readers: Vec<Vec<Direction>>,
+}
+
+impl SimController {
+    pub fn new(
+        controller: Arc<Mutex<Controller>>,
+        relays: SimRelayView,
+        board: &BoardConfig,
+    ) -> SimController {
+        let status = lock(&controller).status();
+        let readers = board
+            .doors
+            .iter()
+            .map(|d| {
+                d.readers
+                    .iter()
+                    .map(|side| match side {
+                        ReaderSide::In => Direction::In,
+                        ReaderSide::Out => Direction::Out,
+                    })
+                    .collect()
+            })
+            .collect();
+        SimController {
+            controller,
+            relays,
+            status,
+            readers,
+        }
+    }
+
+    /// The answer line, and whether records were committed or a door's state changed.
+    fn answer(&self, request: &SimRequest) -> (String, bool) {
+        if *request == SimRequest::Relays {
+            return (format!("ok {}", self.describe_doors()), false);
+        }
+        let input = match self.input(request) {
+            Ok(input) => input,
+            Err(e) => return (format!("error {e}"), false),
+        };
+        let version = self.status.door_states().0;
+        let handled = lock(&self.controller).handle(&input);
+        // The relays and the door state move before the records are written, even when the
+        // write then fails: the uploader's rtstate must follow them.
+        let state_changed = self.status.door_states().0 != version;
+        match handled {
+            Ok(h) => {
+                let changed = state_changed || !h.indexes.is_empty();
+                let mut words: Vec<String> = h.indexes.iter().map(i64::to_string).collect();
+                words.push(h.summary);
+                (format!("ok {}", words.join(" ")), changed)
+            }
+            Err(e) => {
+                log::error!("sim input not recorded: {e}");
+                (format!("error not recorded: {e}"), state_changed)
+            }
+        }
+    }
+
+    fn input(&self, request: &SimRequest) -> Result<ControllerInput, String> {
+        Ok(match request {
+            SimRequest::Credential {
+                credential,
+                door,
+                reader,
+            } => {
+                let door = door.unwrap_or(1);
+                let sides = self.sides(door)?;
+                let side = match reader {
+                    Some(side) if sides.contains(side) => *side,
+                    Some(side) => {
+                        return Err(format!("door {door} has no {} reader", side_name(*side)));
+                    }
+                    None => *sides
+                        .first()
+                        .ok_or_else(|| format!("door {door} has no reader"))?,
+                };
+                ControllerInput::Credential {
+                    credential: credential.clone(),
+                    door,
+                    side,
+                }
+            }
+            SimRequest::Door { door, position } => {
+                let door = door.unwrap_or(1);
+                self.sides(door)?;
+                ControllerInput::Sensor {
+                    door,
+                    position: *position,
+                }
+            }
+            SimRequest::ExitButton(door) => {
+                self.sides(*door)?;
+                ControllerInput::ExitButton { door: *door }
+            }
+            SimRequest::Tamper => ControllerInput::Tamper,
+            SimRequest::Relays => return Err("relays is not an input".to_owned()),
+        })
+    }
+
+    fn sides(&self, door: DoorId) -> Result<&[Direction], String> {
+        usize::from(door)
+            .checked_sub(1)
+            .and_then(|i| self.readers.get(i))
+            .map(Vec::as_slice)
+            .ok_or_else(|| {
+                format!(
+                    "there is no door {door} (the board has {})",
+                    self.readers.len()
+                )
+            })
+    }
+
+    /// `door 1: relay on, sensor closed, alarms none; door 2: …`
+    fn describe_doors(&self) -> String {
+        let levels = self.relays.levels();
+        let (_, states) = self.status.door_states();
+        levels
+            .iter()
+            .enumerate()
+            .map(|(i, energised)| {
+                let mut text = format!(
+                    "door {}: relay {}",
+                    i + 1,
+                    if *energised { "on" } else { "off" }
+                );
+                if let Some(state) = states.get(i) {
+                    text.push_str(&format!(", {}", describe_state(state)));
+                }
+                text
+            })
+            .collect::<Vec<_>>()
+            .join(DOOR_SEPARATOR)
+    }
+}
+
+fn side_name(side: Direction) -> &'static str {
+    match side {
+        Direction::In => "in",
+        Direction::Out => "out",
+    }
+}
+
+/// `sensor closed, alarms held-open+tamper`.
+fn describe_state(state: &DoorState) -> String {
+    let sensor = match state.sensor {
+        SensorState::NoSensor => "none",
+        SensorState::Closed => "closed",
+        SensorState::Open => "open",
+    };
+    const NAMES: [(AlarmFlags, &str); 8] = [
+        (AlarmFlags::FORCED_OPEN, "forced-open"),
+        (AlarmFlags::TAMPER, "tamper"),
+        (AlarmFlags::DURESS_PASSWORD, "duress-password"),
+        (AlarmFlags::DURESS_FINGERPRINT, "duress-fingerprint"),
+        (AlarmFlags::DOOR_HELD_OPEN, "held-open"),
+        (AlarmFlags::MAINS_FAILURE, "mains-failure"),
+        (AlarmFlags::BATTERY_FAILURE, "battery-failure"),
+        (AlarmFlags::READER_TAMPER, "reader-tamper"),
+    ];
+    let alarms: Vec<&str> = NAMES
+        .iter()
+        .filter(|(flag, _)| state.alarms.0 & flag.0 != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    let alarms = if alarms.is_empty() {
+        "none".to_owned()
+    } else {
+        alarms.join("+")
+    };
+    format!("sensor {sensor}, alarms {alarms}")
+}
+
+impl SimBoard {
+    /// The answer line, and whether something was committed (wake the uploader).
+    fn answer(&self, request: &SimRequest) -> (String, bool) {
+        match self {
+            SimBoard::Terminal(terminal) => match terminal_event(request) {
+                Ok(event) => match lock(terminal).handle(&event) {
+                    Ok(out) => (format!("ok {} {}", out.record_id, out.summary), true),
+                    Err(e) => {
+                        log::error!("sim event not recorded: {e}");
+                        (format!("error not recorded: {e}"), false)
+                    }
+                },
+                Err(e) => (format!("error {e}"), false),
+            },
+            SimBoard::Controller(controller) => controller.answer(request),
+        }
+    }
+}
+
+/// The attendance terminal's reading of a request: one reader, door 1's sensor.
+fn terminal_event(request: &SimRequest) -> Result<TerminalEvent, String> {
+    const SECURITY_ONLY: &str =
+        "needs the security dialect; this agent runs the attendance terminal";
+    match request {
+        SimRequest::Credential {
+            credential: Credential::Password(_),
+            ..
+        } => Err(format!("a password typed alone {SECURITY_ONLY}")),
+        SimRequest::Credential {
+            reader: Some(_), ..
+        } => Err(format!("--reader {SECURITY_ONLY}")),
+        SimRequest::Credential {
+            credential,
+            door: None | Some(1),
+            reader: None,
+        } => Ok(TerminalEvent::Credential(credential.clone())),
+        SimRequest::Door {
+            door: None | Some(1),
+            position,
+        } => Ok(TerminalEvent::Door(*position)),
+        SimRequest::Credential { .. } | SimRequest::Door { .. } => {
+            Err("the attendance terminal has only door 1".to_owned())
+        }
+        SimRequest::ExitButton(_) => Err(format!("exit {SECURITY_ONLY}")),
+        SimRequest::Tamper => Err(format!("tamper {SECURITY_ONLY}")),
+        SimRequest::Relays => Err(format!("relays {SECURITY_ONLY}")),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The listening socket and its thread. Dropping it stops the thread and removes the socket.
@@ -58,11 +405,12 @@ pub struct SimControl {
 }
 
 impl SimControl {
-    /// Listens on `path`. `on_record` is called after each committed record (to wake the uploader).
+    /// Listens on `path`. `on_change` is called after each request that committed records or
+    /// changed a door's state (to wake the uploader and the door timers).
     pub fn start(
         path: &Path,
-        terminal: Arc<Mutex<Terminal>>,
-        on_record: impl Fn() + Send + 'static,
+        board: SimBoard,
+        on_change: impl Fn() + Send + 'static,
     ) -> io::Result<SimControl> {
         if path.exists() {
             if UnixStream::connect(path).is_ok() {
@@ -79,7 +427,7 @@ impl SimControl {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("sim-control".into())
-                .spawn(move || serve(&listener, &stop, &terminal, &on_record))?
+                .spawn(move || serve(&listener, &stop, &board, &on_change))?
         };
         Ok(SimControl {
             path: path.to_owned(),
@@ -101,31 +449,26 @@ impl Drop for SimControl {
     }
 }
 
-fn serve(
-    listener: &UnixListener,
-    stop: &AtomicBool,
-    terminal: &Mutex<Terminal>,
-    on_record: &dyn Fn(),
-) {
+fn serve(listener: &UnixListener, stop: &AtomicBool, board: &SimBoard, on_change: &dyn Fn()) {
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        let answer = match conn {
-            Ok(stream) => answer(stream, terminal),
+        let changed = match conn {
+            Ok(stream) => answer(stream, board),
             Err(e) => {
                 log::warn!("sim control socket: {e}");
                 continue;
             }
         };
-        if answer {
-            on_record();
+        if changed {
+            on_change();
         }
     }
 }
 
-/// Handles one connection; true when a record was written.
-fn answer(stream: UnixStream, terminal: &Mutex<Terminal>) -> bool {
+/// Handles one connection; true when something was committed or changed.
+fn answer(stream: UnixStream, board: &SimBoard) -> bool {
     let _ = stream.set_read_timeout(Some(REQUEST_TIMEOUT));
     let _ = stream.set_write_timeout(Some(REQUEST_TIMEOUT));
     let mut line = String::new();
@@ -133,30 +476,21 @@ fn answer(stream: UnixStream, terminal: &Mutex<Terminal>) -> bool {
         Ok(s) => BufReader::new(s.take(MAX_LINE)).read_line(&mut line),
         Err(e) => Err(e),
     };
-    let (reply, recorded) = match read {
+    let (reply, changed) = match read {
         Ok(0) => return false,
         Ok(_) if !line.ends_with('\n') => (
             "error request too long or not ended by a newline".to_owned(),
             false,
         ),
         Ok(_) => match parse_request(&line) {
-            Ok(event) => {
-                let mut t = terminal.lock().unwrap_or_else(|e| e.into_inner());
-                match t.handle(&event) {
-                    Ok(out) => (format!("ok {} {}", out.record_id, out.summary), true),
-                    Err(e) => {
-                        log::error!("sim event not recorded: {e}");
-                        (format!("error not recorded: {e}"), false)
-                    }
-                }
-            }
+            Ok(request) => board.answer(&request),
             Err(e) => (format!("error {e}"), false),
         },
         Err(e) => (format!("error {e}"), false),
     };
     let mut stream = stream;
     let _ = stream.write_all(format!("{reply}\n").as_bytes());
-    recorded
+    changed
 }
 
 /// Sends one request to a running agent and returns its answer line.
@@ -179,103 +513,4 @@ pub fn request(path: &Path, line: &str) -> io::Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::{DeviceClock, ManualClock};
-    use crate::protocol::options::UtcOffset;
-    use crate::protocol::record::VerifyCodes;
-    use crate::protocol::session::{Mono, Now};
-    use crate::protocol::user::User;
-    use crate::store::{RecordKind, Store};
-    use std::sync::mpsc;
-
-    #[test]
-    fn parses_the_requests() {
-        assert_eq!(
-            parse_request("swipe 123456789\n"),
-            Ok(TerminalEvent::Credential(Credential::Card(123_456_789)))
-        );
-        assert_eq!(
-            parse_request("pin 7 1234"),
-            Ok(TerminalEvent::Credential(Credential::Keypad {
-                pin: "7".into(),
-                password: Some("1234".into())
-            }))
-        );
-        assert_eq!(
-            parse_request("door close"),
-            Ok(TerminalEvent::Door(DoorState::Closed))
-        );
-        assert!(parse_request("swipe twelve").is_err());
-        assert!(parse_request("swipe 0").is_err());
-        assert!(parse_request("pin").is_err());
-        assert!(parse_request("open sesame").is_err());
-    }
-
-    #[test]
-    fn answers_over_the_socket_after_the_record_is_stored() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("agent.db");
-        let clock = Arc::new(DeviceClock::new(
-            Box::new(ManualClock::new(Now {
-                mono: Mono(0),
-                utc_ms: 1_795_420_800_000,
-            })),
-            0,
-            UtcOffset(0),
-        ));
-        let mut store = Store::open(&db).unwrap();
-        let mut user = User::new("7");
-        user.card = Some(42);
-        store.write(|tx| tx.upsert_user(&user)).unwrap();
-        let terminal = Arc::new(Mutex::new(Terminal::new(store, clock, VerifyCodes::App7)));
-        let (tx, rx) = mpsc::channel();
-        let sock = dir.path().join("sim.sock");
-        let control = SimControl::start(&sock, terminal, move || {
-            let _ = tx.send(());
-        })
-        .unwrap();
-        let answer = request(&sock, "swipe 42").unwrap();
-        assert_eq!(answer, "ok 1 accepted user 7 at 2026-11-23 08:00:00");
-        assert!(
-            request(&sock, "swipe 43")
-                .unwrap()
-                .starts_with("ok 2 rejected: unknown card")
-        );
-        assert!(
-            request(&sock, "fly away")
-                .unwrap()
-                .starts_with("error unknown request")
-        );
-        assert_eq!(rx.try_iter().count(), 2);
-        let mut check = Store::open(&db).unwrap();
-        assert_eq!(
-            check.read(|t| t.count_records(RecordKind::AttLog)).unwrap(),
-            1
-        );
-        assert_eq!(
-            check.read(|t| t.count_records(RecordKind::OpLog)).unwrap(),
-            1
-        );
-        // A second agent on the same directory is refused while the first is listening.
-        let dup = SimControl::start(
-            &sock,
-            Arc::new(Mutex::new(Terminal::new(
-                Store::open_in_memory().unwrap(),
-                Arc::new(DeviceClock::new(
-                    Box::new(ManualClock::new(Now {
-                        mono: Mono(0),
-                        utc_ms: 0,
-                    })),
-                    0,
-                    UtcOffset(0),
-                )),
-                VerifyCodes::App7,
-            ))),
-            || {},
-        );
-        assert!(dup.is_err());
-        drop(control);
-        assert!(!sock.exists());
-    }
-}
+mod tests;

@@ -1,13 +1,19 @@
-//! `push-agent status`: what the store says about the agent, read without disturbing it.
+//! `push-agent status`: what the store says about the agent, read without disturbing it, and in
+//! the security dialect what the running agent says about its doors.
 
 use crate::commands::{CHECK_PENDING_KEY, OPTION_BLOCK_KEY, options_from_block};
-use crate::engine::{CLOCK_CORRECTION_KEY, LAST_CONTACT_KEY, UPLOAD_TABLES};
+use crate::engine::{
+    CLOCK_CORRECTION_KEY, LAST_CONTACT_KEY, SECURITY_UPLOAD_TABLES, UPLOAD_TABLES,
+};
 use crate::protocol::civil::LocalDateTime;
+use crate::protocol::dialect::Dialect;
+use crate::protocol::security::reply::ServerParams;
 use crate::store::{RecordKind, Store, StoreError, scope};
 use std::fmt::Write;
+use std::path::Path;
 
 /// The status report for the store at `path`, as text.
-pub fn report(store: &mut Store, serial: &str) -> Result<String, StoreError> {
+pub fn report(store: &mut Store, serial: &str, dialect: Dialect) -> Result<String, StoreError> {
     store.read(|tx| {
         let mut out = String::new();
         let state = |key: &str| tx.setting(scope::STATE, key);
@@ -24,18 +30,31 @@ pub fn report(store: &mut Store, serial: &str) -> Result<String, StoreError> {
         if state(CHECK_PENDING_KEY)?.is_some() {
             let _ = writeln!(out, "CHECK:             re-init pending");
         }
-        let _ = writeln!(
-            out,
-            "users:             {}\nrecords:           {} attendance, {} operation",
-            tx.count_users()?,
-            tx.count_records(RecordKind::AttLog)?,
-            tx.count_records(RecordKind::OpLog)?
-        );
+        let _ = writeln!(out, "users:             {}", tx.count_users()?);
+        let tables = match dialect {
+            Dialect::Attendance => {
+                let _ = writeln!(
+                    out,
+                    "records:           {} attendance, {} operation",
+                    tx.count_records(RecordKind::AttLog)?,
+                    tx.count_records(RecordKind::OpLog)?
+                );
+                &UPLOAD_TABLES[..]
+            }
+            Dialect::Security => {
+                let _ = writeln!(
+                    out,
+                    "records:           {} access events",
+                    tx.count_records(RecordKind::RtLog)?
+                );
+                &SECURITY_UPLOAD_TABLES[..]
+            }
+        };
         let _ = writeln!(
             out,
             "\nupload    backlog  acked-id  in-flight      server-stamp  uploaded"
         );
-        for table in UPLOAD_TABLES {
+        for &table in tables {
             let st = tx.upload_state(table)?;
             let inflight = st
                 .inflight
@@ -69,7 +88,11 @@ pub fn report(store: &mut Store, serial: &str) -> Result<String, StoreError> {
         let _ = writeln!(out, "\noptions in force:");
         match tx.setting(scope::SERVER, OPTION_BLOCK_KEY)? {
             Some(block) => {
-                for (k, v) in options_from_block(&block, serial).summary() {
+                let options = match dialect {
+                    Dialect::Attendance => options_from_block(&block, serial),
+                    Dialect::Security => ServerParams::parse(&block).to_options(),
+                };
+                for (k, v) in options.summary() {
                     let _ = writeln!(out, "  {k}={v}");
                 }
             }
@@ -81,10 +104,33 @@ pub fn report(store: &mut Store, serial: &str) -> Result<String, StoreError> {
     })
 }
 
+/// The doors as the running agent reports them (`sim relays`), one line each; a note instead
+/// when the agent cannot be asked.
+pub fn doors(socket: &Path) -> String {
+    let mut out = String::from("\ndoors:\n");
+    match crate::sim::request(socket, "relays") {
+        Ok(answer) => match answer.strip_prefix("ok ") {
+            Some(doors) => {
+                for door in doors.split(crate::sim::DOOR_SEPARATOR) {
+                    let _ = writeln!(out, "  {door}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "  (the agent answered: {answer})");
+            }
+        },
+        Err(e) => {
+            let _ = writeln!(out, "  (unknown: {e})");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::options::StampTable;
+    use crate::protocol::security::rtlog::RtLog;
     use crate::store::NewRecord;
 
     #[test]
@@ -111,7 +157,7 @@ mod tests {
             )
         })
         .unwrap();
-        let text = report(&mut s, "S1").unwrap();
+        let text = report(&mut s, "S1", Dialect::Attendance).unwrap();
         assert!(
             text.contains("last contact:      2026-11-23 08:00:00 UTC"),
             "{text}"
@@ -126,5 +172,45 @@ mod tests {
         );
         assert!(text.contains("  Delay=7\n"), "{text}");
         assert!(text.contains("  TimeZone=+08:00\n"), "{text}");
+    }
+
+    #[test]
+    fn reports_the_access_events_and_the_server_parameters_in_the_security_dialect() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.write(|tx| {
+            for event in [206, 0] {
+                let line = format!(
+                    "time=2026-11-23 08:00:00\tpin=0\tcardno=0\tsitecode=0\tlinkid=0\t\
+                     eventaddr=1\tevent={event}\tinoutstatus=0\tverifytype=200\tindex=0"
+                );
+                tx.append_rtlog(&RtLog::parse(&line).unwrap())?;
+            }
+            tx.ack_upload(StampTable::RtLog, 1, 1, false, 1_795_420_800)?;
+            tx.set_setting(
+                scope::SERVER,
+                OPTION_BLOCK_KEY,
+                "registry=ok\nRegistryCode=Uy47fxftP3\nRequestDelay=7\nErrorDelay=40",
+            )
+        })
+        .unwrap();
+        let text = report(&mut s, "S1", Dialect::Security).unwrap();
+        assert!(
+            text.contains("records:           2 access events\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nrtlog           1         1  -"), "{text}");
+        assert!(!text.contains("ATTLOG"), "{text}");
+        // RequestDelay is the security dialect's poll delay.
+        assert!(text.contains("\n  ErrorDelay=40\n  Delay=7\n"), "{text}");
+    }
+
+    #[test]
+    fn says_when_the_doors_cannot_be_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = doors(&dir.path().join("sim.sock"));
+        assert!(
+            text.starts_with("\ndoors:\n  (unknown: cannot reach the agent at "),
+            "{text}"
+        );
     }
 }

@@ -82,6 +82,12 @@ fn sim_commands_reach_the_agent_and_status_shows_the_upload() {
     );
     let (status, stdout, _) = run_cli(&["--config", cfg, "sim", "door", "open"]);
     assert_eq!(status.code(), Some(0), "{stdout}");
+    let (status, stdout, _) = run_cli(&["--config", cfg, "sim", "relays"]);
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stdout,
+        "error relays needs the security dialect; this agent runs the attendance terminal\n"
+    );
     assert!(server.wait_until(Duration::from_secs(20), |v| {
         v.uploads("ATTLOG").len() == 1
             && v.uploads("OPERLOG")

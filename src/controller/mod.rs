@@ -8,6 +8,8 @@
 //! command batch was committed, so a command never holds the store's write lock while it waits
 //! for the doors.
 
+pub mod capabilities;
+
 use crate::access::Credential;
 use crate::access::control::{
     AccessRequest, AccessState, AccessView, Decision, DoorAction, DoorStates as AccessDoorStates,

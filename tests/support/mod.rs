@@ -30,12 +30,41 @@ pub fn fast_server(preset: Preset) -> PushServer {
     PushServer::start(cfg).expect("start the fake server")
 }
 
-/// Writes an agent.toml for `url` with its data in `dir`; returns its path.
+/// A Security PUSH server that answers fast: 1 s polls and retries.
+pub fn fast_security_server() -> PushServer {
+    let mut cfg = ServerConfig::new(Preset::Security);
+    cfg.options = vec![
+        ("RequestDelay".into(), "1".into()),
+        ("ErrorDelay".into(), "1".into()),
+    ];
+    cfg.redeliver_after = Some(Duration::from_secs(2));
+    PushServer::start(cfg).expect("start the fake server")
+}
+
+/// The serial number every config written here carries.
+pub const SERIAL: &str = "E2E0001";
+
+/// Writes an agent.toml (attendance dialect) for `url` with its data in `dir`; returns its path.
 pub fn write_config(dir: &Path, url: &str, extra: &str) -> PathBuf {
+    write_device_config(dir, url, extra, "dialect = \"attendance\"\n")
+}
+
+/// Writes an agent.toml for the security dialect (PUSH 3.1.2) on the simulated board.
+pub fn write_security_config(dir: &Path, url: &str) -> PathBuf {
+    write_device_config(
+        dir,
+        url,
+        "",
+        "dialect = \"security\"\npush_version = \"3.1.2\"\n",
+    )
+}
+
+/// `device` is the `[device]` section's lines after `serial`.
+fn write_device_config(dir: &Path, url: &str, extra: &str, device: &str) -> PathBuf {
     let path = dir.join("agent.toml");
     let text = format!(
         "[server]\nurl = \"{url}\"\nconnect_timeout_secs = 2\nio_timeout_secs = 5\n{extra}\n\
-         [device]\nserial = \"E2E0001\"\ndialect = \"attendance\"\n\n\
+         [device]\nserial = \"{SERIAL}\"\n{device}\n\
          [storage]\ndata_dir = \"{}\"\n\n[log]\nlevel = \"warn\"\n",
         dir.display()
     );

@@ -1,0 +1,356 @@
+//! The capability list this controller registers with (C06/C07) [note §2.7–§2.9; seed 003 §4.4]:
+//! counts from the board file, bitmaps from the codes and modes this build really produces and
+//! accepts, and only the functions it implements. What the list leaves at 0 the server must not
+//! rely on.
+
+use crate::access::control::event;
+use crate::config::{AgentConfig, BoardConfig};
+use crate::door::DoorEvent;
+use crate::protocol::security::bitmaps::{OutOfRange, event_types, fun_list, verify_styles};
+use crate::protocol::security::capabilities::{Capabilities, CapabilityError};
+
+/// App 2 codes the access decision reports ([`crate::access::control::decide`]).
+const DECISION_EVENTS: [u16; 30] = [
+    event::OPENED,
+    event::VERIFIED_DURING_NORMAL_OPEN,
+    event::FIRST_USER_OPENED,
+    event::MULTI_USER_OPENED,
+    event::EMERGENCY_PASSWORD_OPENED,
+    event::INTERVAL_TOO_SHORT,
+    event::OUTSIDE_TIME_ZONE,
+    event::INVALID_TIME_PERIOD,
+    event::NO_PRIVILEGE,
+    event::ANTI_PASSBACK,
+    event::INTERLOCK,
+    event::MULTI_USER_WAITING,
+    event::NOT_REGISTERED,
+    event::EXPIRED,
+    event::WRONG_PASSWORD,
+    event::CARD_LOST,
+    event::BLOCKLISTED,
+    event::WRONG_VERIFY_MODE,
+    event::MULTI_USER_FAILED,
+    event::PASSWORD_OUTSIDE_TIME_ZONE,
+    event::PASSWORD_INTERVAL_TOO_SHORT,
+    event::MULTI_USER_WAITING_PASSWORD,
+    event::MULTI_USER_FAILED_PASSWORD,
+    event::PASSWORD_EXPIRED,
+    event::DOOR_LOCKED,
+    event::DURESS_PASSWORD_OPENED,
+    event::OPENED_BY_PASSWORD,
+    event::SUPER_USER_OPENED,
+    event::FIRST_USER_OPENED_BY_PASSWORD,
+    event::PASSWORD_DURING_NORMAL_OPEN,
+];
+
+/// Every event a door logs itself; the test `door_events_list_every_variant_once` keeps it complete.
+const DOOR_EVENTS: [DoorEvent; 18] = [
+    DoorEvent::AlarmCancelled,
+    DoorEvent::RemoteOpen,
+    DoorEvent::RemoteClose,
+    DoorEvent::TodayNormalOpenDisabled,
+    DoorEvent::TodayNormalOpenEnabled,
+    DoorEvent::HeldOpen,
+    DoorEvent::Tamper,
+    DoorEvent::ForcedOpen,
+    DoorEvent::Opened,
+    DoorEvent::Closed,
+    DoorEvent::ExitButton,
+    DoorEvent::NormalOpenEnded,
+    DoorEvent::RemoteNormalOpen,
+    DoorEvent::ExitButtonLocked,
+    DoorEvent::EmergencyDualOn,
+    DoorEvent::EmergencyDualOff,
+    DoorEvent::RemoteLock,
+    DoorEvent::RemoteUnlock,
+];
+
+/// Event 206, device start, which [`super::Controller::started`] records [note §7.2].
+const DEVICE_STARTED: u16 = 206;
+
+/// App 3 door verify modes a credential of this board (card, PIN, password) can satisfy: 0 auto,
+/// 2 user ID, 3 password, 4 card, 7 card or password. Modes 5 and 6 ("fingerprint or …") are
+/// left out although their non-biometric half is honoured: the board has no fingerprint reader,
+/// and advertising them would invite the server to rely on one.
+const VERIFY_MODES: [u16; 5] = [0, 2, 3, 4, 7];
+
+/// `AccSupportFunList` positions implemented [note §2.8]: 2 lockdown (CONTROL 06), 3 emergency
+/// dual-open/close (CONTROL 07), 7 several cards per user (`mulcarduser`), 16 `SuperAuthorize`,
+/// 17 `DoorProperty`, 21 `DoorParameters`, 48 a super user passes a locked-down door, 60 time
+/// rule validity (`timezone` StartTime/EndTime), 62 privilege validity (`userauthorize`
+/// StartTime/EndTime). Not 15: `AuthorizeDoorId` is a door bitmask here. Not 18/22/23: reader,
+/// anti-passback and interlock *tables* are accepted but not applied (the App 8/9 device rules
+/// are).
+const FUNCTIONS: [usize; 9] = [2, 3, 7, 16, 17, 21, 48, 60, 62];
+
+/// `MachineType` 101, "PULL SDK device (integrated terminal)" [note §9.4]: the agent runs on the
+/// terminal that holds the readers. The other App 7 codes name specific C3/C4/InBio panels whose
+/// door, reader and aux counts a server may assume from the code alone.
+const MACHINE_TYPE: u32 = 101;
+
+/// `MaxPackageSize`: the seed's value; querydata packages stay well under it.
+const MAX_PACKAGE_SIZE: u32 = 2_048_000;
+
+/// `~MaxUserCount`: the users the anti-passback memory is sized for
+/// ([`crate::access::control::AccessState::DEFAULT_MAX_USERS`]).
+const MAX_USERS: u32 = crate::access::control::AccessState::DEFAULT_MAX_USERS as u32;
+
+/// `~MaxAttLogCount`: the access records kept before the oldest make room [C20].
+const MAX_RECORDS: u32 = 100_000;
+
+/// `MaxMCUCardBits`: card numbers are 64-bit.
+const CARD_BITS: u32 = 64;
+
+/// Why no capability list could be built: the agent cannot register, so it does not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("the security dialect needs at least one [[door]] in the board file")]
+    NoDoors,
+    #[error("{0}")]
+    Bitmap(#[from] OutOfRange),
+    #[error("capability list: {0}")]
+    Encode(#[from] CapabilityError),
+}
+
+/// The capabilities this agent registers with on `board`, checked to encode.
+pub fn registry_capabilities(
+    cfg: &AgentConfig,
+    board: &BoardConfig,
+) -> Result<Capabilities, RegistryError> {
+    if board.doors.is_empty() {
+        return Err(RegistryError::NoDoors);
+    }
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let events = DECISION_EVENTS
+        .into_iter()
+        .chain(DOOR_EVENTS.map(DoorEvent::code))
+        .chain([DEVICE_STARTED]);
+    let caps = Capabilities {
+        device_type: "acc".to_owned(),
+        device_name: format!("push-agent/{}", board.board.name),
+        firmware_version: crate::engine::firmware_version(),
+        push_version: format!("Ver {}", cfg.device.push_version.0),
+        mac: None,
+        comm_type: "ethernet".to_owned(),
+        max_package_size: MAX_PACKAGE_SIZE,
+        lock_count: count(board.doors.len()),
+        reader_count: count(board.reader_count()),
+        aux_in_count: 0,
+        aux_out_count: 0,
+        machine_type: MACHINE_TYPE,
+        only_rf_machine: true,
+        max_user_count: MAX_USERS,
+        max_att_log_count: MAX_RECORDS,
+        max_user_finger_count: 0,
+        m_threshold: 0,
+        ip_address: cfg
+            .device
+            .ip
+            .clone()
+            .unwrap_or_else(|| "0.0.0.0".to_owned()),
+        net_mask: "0.0.0.0".to_owned(),
+        gateway: "0.0.0.0".to_owned(),
+        zkfp_version: 0,
+        iclock_svr_fun: Some(true),
+        overall_anti_fun_on: Some(false),
+        rex_input_fun_on: false,
+        card_format_fun_on: false,
+        sup_authorize_fun_on: true,
+        reader_cfg_fun_on: false,
+        reader_linkage_fun_on: false,
+        relay_state_fun_on: true,
+        ext485_reader_fun_on: false,
+        time_apb_fun_on: true,
+        // CONTROL DEVICE 01 with door 00 drives every lock.
+        ctl_all_relay_fun_on: true,
+        loss_card_fun_on: true,
+        // Specific codes (207, 49 …), not the merged groups [AMB-30].
+        simple_event_type: false,
+        verify_styles: verify_styles(VERIFY_MODES)?,
+        event_types: event_types(events)?,
+        disable_user_fun_on: true,
+        delete_and_fun_on: true,
+        log_id_fun_on: true,
+        date_fmt_fun_on: true,
+        del_all_loss_card_fun_on: false,
+        auto_clear_day: 0,
+        first_delay_day: 0,
+        delay_day: 0,
+        stop_all_verify: false,
+        fv_fun_on: false,
+        face_fun_on: false,
+        finger_fun_on: false,
+        camera_open: false,
+        acc_support_fun_list: fun_list(FUNCTIONS, FUNCTIONS.iter().max().map_or(0, |p| p + 1))?,
+        auto_server_fun_on: false,
+        delay_open_door_fun_on: false,
+        user_open_door_delay_fun_on: false,
+        multi_card_inter_time_fun_on: true,
+        out_relay_set_fun_on: false,
+        machine_tz_fun_on: false,
+        dst_fun_on: false,
+        card_site_code_fun_on: false,
+        mul_card_user_fun_on: true,
+        user_name_fun_on: true,
+        string_pin_fun_on: true,
+        max_lock_count: count(board.doors.len()),
+        max_zigbee_count: 0,
+        max_mcu_card_bits: CARD_BITS,
+        support_reader_type: 0,
+        // `C:<id>:` envelopes [App 14, AMB-45].
+        cmd_format: Some(0),
+        // The communication key is not sent in the clear.
+        auth_key: None,
+        extra: Vec::new(),
+    };
+    caps.encode()?;
+    Ok(caps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{DeviceClock, ManualClock};
+    use crate::config;
+    use crate::controller::Controller;
+    use crate::hal::SimRelays;
+    use crate::protocol::options::{StampTable, UtcOffset};
+    use crate::protocol::security::rtlog::RtLog;
+    use crate::protocol::session::{Mono, Now};
+    use crate::store::Store;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn agent() -> AgentConfig {
+        config::parse(
+            "[server]\nurl = \"http://127.0.0.1:1\"\n[device]\nserial = \"S1\"\n\
+             dialect = \"security\"\npush_version = \"3.1.2\"\n",
+            Path::new("agent.toml"),
+        )
+        .unwrap()
+    }
+
+    fn sim_board() -> BoardConfig {
+        config::load_board("sim").unwrap()
+    }
+
+    #[test]
+    fn the_sim_board_registers_its_doors_readers_and_bitmaps() {
+        let body = registry_capabilities(&agent(), &sim_board())
+            .unwrap()
+            .encode()
+            .unwrap();
+        let expected = [
+            "DeviceType=acc,~DeviceName=push-agent/sim,",
+            ",PushVersion=Ver 3.1.2,CommType=ethernet,MaxPackageSize=2048000,LockCount=2,\
+             ReaderCount=4,AuxInCount=0,AuxOutCount=0,MachineType=101,~IsOnlyRFMachine=1,",
+            ",VerifyStyles=B9000000,",
+            // Bytes 0–7: 0–4, 7 | 8–11 | 20–23 | 24–30 | 38, 39 | 41 | 48–53 | 63; byte 12: 100–102;
+            // bytes 25–29: 200–202, 204–207 | 208, 209, 215 | 216 | 227, 228 | 233, 234.
+            ",EventTypes=9F0FF07FC0023F800000000070000000000000000000000000F7830118060000,",
+            ",DateFmtFunOn=1,",
+            ",AccSupportFunList=001100010000000011000100000000000000000000000000100000000000101,",
+            ",MaxLockCount=2,MaxZigbeeCount=0,MaxMCUCardBits=64,SupportReaderType=0,CmdFormat=0",
+        ];
+        for part in expected {
+            assert!(body.contains(part), "{part} not in {body}");
+        }
+        assert!(body.ends_with(",CmdFormat=0"), "{body}");
+        assert!(!body.contains("authKey"), "{body}");
+    }
+
+    #[test]
+    fn reader_and_lock_counts_follow_the_board_file() {
+        let board: BoardConfig = config::parse(
+            "[board]\nname = \"one\"\ndriver = \"sim\"\nopkg_arch = \"all\"\n\
+             [[door]]\nreaders = [\"in\"]\n",
+            Path::new("one.toml"),
+        )
+        .unwrap();
+        let caps = registry_capabilities(&agent(), &board).unwrap();
+        let body = caps.encode().unwrap();
+        assert!(body.contains(",LockCount=1,ReaderCount=1,"), "{body}");
+        assert!(body.contains(",MaxLockCount=1,"), "{body}");
+    }
+
+    #[test]
+    fn refuses_a_board_without_doors_or_a_name_that_breaks_the_list() {
+        let mut board = sim_board();
+        board.doors.clear();
+        assert_eq!(
+            registry_capabilities(&agent(), &board),
+            Err(RegistryError::NoDoors)
+        );
+        let mut board = sim_board();
+        board.board.name = "a,b".into();
+        assert_eq!(
+            registry_capabilities(&agent(), &board),
+            Err(RegistryError::Encode(CapabilityError::BadValue(
+                "~DeviceName".into()
+            )))
+        );
+    }
+
+    #[test]
+    fn door_events_list_every_variant_once() {
+        // The match is exhaustive: a new DoorEvent stops this compiling until it is considered
+        // here and listed in DOOR_EVENTS.
+        let listed = |e: DoorEvent| match e {
+            DoorEvent::AlarmCancelled
+            | DoorEvent::RemoteOpen
+            | DoorEvent::RemoteClose
+            | DoorEvent::TodayNormalOpenDisabled
+            | DoorEvent::TodayNormalOpenEnabled
+            | DoorEvent::HeldOpen
+            | DoorEvent::Tamper
+            | DoorEvent::ForcedOpen
+            | DoorEvent::Opened
+            | DoorEvent::Closed
+            | DoorEvent::ExitButton
+            | DoorEvent::NormalOpenEnded
+            | DoorEvent::RemoteNormalOpen
+            | DoorEvent::ExitButtonLocked
+            | DoorEvent::EmergencyDualOn
+            | DoorEvent::EmergencyDualOff
+            | DoorEvent::RemoteLock
+            | DoorEvent::RemoteUnlock => DOOR_EVENTS.contains(&e),
+        };
+        assert!(DOOR_EVENTS.into_iter().all(listed));
+        let mut codes: Vec<u16> = DOOR_EVENTS.map(DoorEvent::code).to_vec();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), DOOR_EVENTS.len());
+    }
+
+    #[test]
+    fn the_start_event_is_the_one_the_controller_records() {
+        let clock = Arc::new(DeviceClock::new(
+            Box::new(ManualClock::new(Now {
+                mono: Mono(0),
+                utc_ms: 1_795_420_800_000,
+            })),
+            0,
+            UtcOffset(0),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("agent.db");
+        let mut controller = Controller::new(
+            Store::open(&db).unwrap(),
+            clock,
+            Box::new(SimRelays::new(2)),
+            2,
+        )
+        .unwrap();
+        controller.started().unwrap();
+        let lines = Store::open(&db)
+            .unwrap()
+            .read(|tx| tx.backlog(StampTable::RtLog, 10, usize::MAX))
+            .unwrap();
+        let events: Vec<u16> = lines
+            .iter()
+            .filter_map(|(_, line)| RtLog::parse(line))
+            .map(|log| log.event)
+            .collect();
+        assert_eq!(events, [DEVICE_STARTED]);
+    }
+}
