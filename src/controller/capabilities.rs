@@ -129,7 +129,7 @@ pub fn registry_capabilities(
         device_type: "acc".to_owned(),
         device_name: format!("push-agent/{}", board.board.name),
         firmware_version: crate::engine::firmware_version(),
-        push_version: format!("Ver {}", cfg.device.push_version.0),
+        push_version: format!("Ver {}", cfg.device.push_version()),
         mac: None,
         comm_type: "ethernet".to_owned(),
         max_package_size: MAX_PACKAGE_SIZE,
