@@ -12,7 +12,7 @@
 use crate::clock::{DeviceClock, TimeSource};
 use crate::config::{AgentConfig, BoardConfig, BoardDriver};
 use crate::controller::capabilities::registry_capabilities;
-use crate::controller::{Controller, DoorCommand, SharedStatus};
+use crate::controller::{Controller, DoorCommand, RecordCapacity, SharedStatus};
 use crate::engine::{DoorLink, Engine, EngineConfig, Tick};
 use crate::hal::SimRelays;
 use crate::protocol::dialect::Dialect;
@@ -155,8 +155,14 @@ impl Agent {
                         (board, None, on_change)
                     }
                     Dialect::Security => {
-                        let (board, timer, on_change) =
-                            controller_board(open()?, &clock, board, &mut engine, wake_network)?;
+                        let (board, timer, on_change) = controller_board(
+                            open()?,
+                            &clock,
+                            board,
+                            cfg.storage.max_records.get(),
+                            &mut engine,
+                            wake_network,
+                        )?;
                         (board, Some(timer), on_change)
                     }
                 };
@@ -226,6 +232,7 @@ fn controller_board(
     store: Store,
     clock: &Arc<DeviceClock>,
     board: &BoardConfig,
+    max_records: u64,
     engine: &mut Engine,
     wake_network: impl Fn() + Clone + Send + 'static,
 ) -> Result<(SimBoard, DoorTimer, OnChange), AppError> {
@@ -233,6 +240,7 @@ fn controller_board(
     let view = relays.view();
     let mut controller = Controller::new(store, clock.clone(), Box::new(relays), board.doors.len())
         .map_err(|e| AppError::failure(e.to_string()))?;
+    controller.set_record_capacity(RecordCapacity::new(max_records));
     controller
         .started()
         .map_err(|e| AppError::failure(e.to_string()))?;

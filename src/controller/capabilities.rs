@@ -5,8 +5,11 @@
 
 use crate::access::control::event;
 use crate::config::{AgentConfig, BoardConfig};
+use crate::controller::RECORDS_NEARLY_FULL;
 use crate::door::DoorEvent;
-use crate::protocol::security::bitmaps::{OutOfRange, event_types, fun_list, verify_styles};
+use crate::protocol::security::bitmaps::{
+    ExtendedEventClass, OutOfRange, event_types, fun_list, new_event_types, verify_styles,
+};
 use crate::protocol::security::capabilities::{Capabilities, CapabilityError};
 
 /// App 2 codes the access decision reports ([`crate::access::control::decide`]).
@@ -91,12 +94,9 @@ const MACHINE_TYPE: u32 = 101;
 /// `MaxPackageSize`: the seed's value; querydata packages stay well under it.
 const MAX_PACKAGE_SIZE: u32 = 2_048_000;
 
-/// `~MaxUserCount`: the users the anti-passback memory is sized for
-/// ([`crate::access::control::AccessState::DEFAULT_MAX_USERS`]).
-const MAX_USERS: u32 = crate::access::control::AccessState::DEFAULT_MAX_USERS as u32;
-
-/// `~MaxAttLogCount`: the access records kept before the oldest make room [C20].
-const MAX_RECORDS: u32 = 100_000;
+/// `~MaxUserCount`: the users the access decision is benchmarked with (benches/access_latency:
+/// 1,000,000 users, p99 under a millisecond). The store has no hard limit.
+const MAX_USERS: u32 = 1_000_000;
 
 /// `MaxMCUCardBits`: card numbers are 64-bit.
 const CARD_BITS: u32 = 64;
@@ -140,7 +140,8 @@ pub fn registry_capabilities(
         machine_type: MACHINE_TYPE,
         only_rf_machine: true,
         max_user_count: MAX_USERS,
-        max_att_log_count: MAX_RECORDS,
+        // The access records kept before the oldest make room [C20].
+        max_att_log_count: u32::try_from(cfg.storage.max_records.get()).unwrap_or(u32::MAX),
         max_user_finger_count: 0,
         m_threshold: 0,
         ip_address: cfg
@@ -201,7 +202,11 @@ pub fn registry_capabilities(
         cmd_format: Some(0),
         // The communication key is not sent in the clear.
         auth_key: None,
-        extra: Vec::new(),
+        // App 19 codes are sent only when advertised (AMB-29): the 90 % capacity warning.
+        extra: vec![(
+            "NewWarningEventTypes".to_owned(),
+            new_event_types(ExtendedEventClass::Warning, [RECORDS_NEARLY_FULL])?,
+        )],
     };
     caps.encode()?;
     Ok(caps)
@@ -251,11 +256,16 @@ mod tests {
             ",DateFmtFunOn=1,",
             ",AccSupportFunList=001100010000000011000100000000000000000000000000100000000000101,",
             ",MaxLockCount=2,MaxZigbeeCount=0,MaxMCUCardBits=64,SupportReaderType=0,CmdFormat=0",
+            // `storage.max_records`, and event 6005 (offset 5 from 6000) advertised (AMB-29).
+            ",~MaxAttLogCount=100000,",
         ];
         for part in expected {
             assert!(body.contains(part), "{part} not in {body}");
         }
-        assert!(body.ends_with(",CmdFormat=0"), "{body}");
+        assert!(
+            body.ends_with(",CmdFormat=0,NewWarningEventTypes=20"),
+            "{body}"
+        );
         assert!(!body.contains("authKey"), "{body}");
     }
 
