@@ -47,6 +47,13 @@ pub fn report(store: &mut Store, serial: &str, dialect: Dialect) -> Result<Strin
                     "records:           {} access events",
                     tx.count_records(RecordKind::RtLog)?
                 );
+                let lost = crate::controller::records_lost(tx)?;
+                if lost > 0 {
+                    let _ = writeln!(
+                        out,
+                        "records lost:      {lost} deleted at capacity before the server had them"
+                    );
+                }
                 &SECURITY_UPLOAD_TABLES[..]
             }
         };
@@ -200,6 +207,14 @@ mod tests {
         );
         assert!(text.contains("\nrtlog           1         1  -"), "{text}");
         assert!(!text.contains("ATTLOG"), "{text}");
+        assert!(!text.contains("records lost"), "{text}");
+        s.write(|tx| tx.set_setting(scope::STATE, crate::controller::RECORDS_LOST_KEY, "3"))
+            .unwrap();
+        let text = report(&mut s, "S1", Dialect::Security).unwrap();
+        assert!(
+            text.contains("records lost:      3 deleted at capacity"),
+            "{text}"
+        );
         // RequestDelay is the security dialect's poll delay.
         assert!(text.contains("\n  ErrorDelay=40\n  Delay=7\n"), "{text}");
     }
