@@ -608,9 +608,7 @@ fn control_device(
     };
     let mut effects = Effects::default();
     let mut command = |door: Option<DoorId>, remote: Remote| {
-        effects
-            .door_commands
-            .push(DoorCommand::Door { door, remote });
+        effects.door_commands.push(DoorCommand { door, remote });
     };
     match *control {
         Control::Output {

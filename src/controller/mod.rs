@@ -60,12 +60,10 @@ pub struct Handled {
 
 /// A remote door command, already checked against the doors this controller has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DoorCommand {
-    /// For one door, or every door (`None`).
-    Door {
-        door: Option<DoorId>,
-        remote: Remote,
-    },
+pub struct DoorCommand {
+    /// One door, or every door (`None`).
+    pub door: Option<DoorId>,
+    pub remote: Remote,
 }
 
 /// The `rtstate` snapshot shared with the network side: a version that moves on every change,
@@ -201,7 +199,7 @@ impl Controller {
 
     /// Applies a remote command (CONTROL DEVICE) to its doors.
     pub fn command(&mut self, command: DoorCommand) -> Result<Handled, StoreError> {
-        let DoorCommand::Door { door, remote } = command;
+        let DoorCommand { door, remote } = command;
         let now = self.clock.now().mono;
         let mut outputs = Vec::new();
         for (i, slot) in self.doors.iter_mut().enumerate() {

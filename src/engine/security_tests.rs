@@ -222,7 +222,7 @@ fn door_commands_reach_the_doors_and_their_replies_reach_the_server() {
     rig.run_until("both replies", |r| r.server.replies().len() >= 2);
     assert_eq!(
         *rig.doors.commands.lock().unwrap(),
-        [DoorCommand::Door {
+        [DoorCommand {
             door: Some(1),
             remote: crate::door::Remote::OpenFor(std::num::NonZeroU8::new(5).unwrap()),
         }]

@@ -1259,7 +1259,7 @@ fn secs(n: u8) -> NonZeroU8 {
 
 #[test]
 fn control_device_becomes_door_commands() {
-    let door = |door: Option<u8>, remote| DoorCommand::Door { door, remote };
+    let door = |door: Option<u8>, remote| DoorCommand { door, remote };
     // (command, door command) [seed 003 §9.4 examples 1 and 2, note §6.3].
     let cases = [
         (
