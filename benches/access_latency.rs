@@ -668,19 +668,13 @@ fn run_round(db: &Path, round: usize) -> Figures {
         mono: Mono(0),
         utc_ms: T0_UNIX * 1000,
     }));
-    let clock = Arc::new(DeviceClock::new(
-        Box::new(manual.clone()),
-        0,
-        UtcOffset(0),
-    ));
+    let clock = Arc::new(DeviceClock::new(Box::new(manual.clone()), 0, UtcOffset(0)));
     let probe = Arc::new(Mutex::new(RelayProbe {
         armed: None,
         calls: Vec::with_capacity(DOORS.into()),
     }));
     let mut store = Store::open(db).expect("store opens");
-    let first_index = store
-        .read(|tx| tx.last_record_id())
-        .expect("store reads");
+    let first_index = store.read(|tx| tx.last_record_id()).expect("store reads");
     let mut controller = Controller::new(
         store,
         clock.clone(),
@@ -736,7 +730,12 @@ fn run_round(db: &Path, round: usize) -> Figures {
             (whole.expect("the probe was armed"), calls)
         };
 
-        let context = || format!("swipe {i} {swipe:?} at {}", LocalDateTime::from_unix(now, 0));
+        let context = || {
+            format!(
+                "swipe {i} {swipe:?} at {}",
+                LocalDateTime::from_unix(now, 0)
+            )
+        };
         let decision = handled.decision.as_ref().unwrap_or_else(|| {
             panic!("{}: no decision ({})", context(), handled.summary);
         });
