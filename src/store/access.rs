@@ -816,6 +816,52 @@ mod tests {
         Ok(())
     }
 
+    /// A cached statement SQLite re-prepares whenever it is bound to another key is parsed and
+    /// planned again on every decision; with an ORDER BY, SQLite 3.54 does that unless the
+    /// query-planner stability guarantee is on (see `Store::init`).
+    #[test]
+    fn the_decision_lookups_are_not_prepared_again_for_another_key() -> Result<()> {
+        let mut s = Store::open_in_memory()?;
+        s.write(|tx| {
+            for pin in ["1", "2"] {
+                tx.upsert_user(&user(pin, None))?;
+                tx.upsert_authorization(&authorization(pin, 1, 1))?;
+            }
+            tx.upsert_timezone(&timezone(1))?;
+            tx.upsert_first_card(&first_card(1, "1", 1))?;
+            tx.upsert_multi_card_group(&group(1, 1, [1, 0, 0, 0, 0]))?;
+            tx.upsert_super_user(&super_user("1", 1))
+        })?;
+        let reprepared = s.read(|tx| {
+            for (pin, door) in [("1", 1), ("2", 2), ("1", 1), ("3", 0)] {
+                tx.card(u64::from(door))?;
+                tx.authorizations_of(pin)?;
+                tx.timezone(u32::from(door))?;
+                tx.first_cards(door)?;
+                tx.multi_card_groups(door)?;
+                tx.is_super_user(pin, door)?;
+            }
+            [
+                CARD_BY_NUMBER,
+                AUTHORIZATIONS_OF_USER,
+                TIMEZONE_BY_ID,
+                FIRST_CARDS_OF_DOOR,
+                MULTI_CARD_GROUPS_OF_DOOR,
+                IS_SUPER_USER,
+            ]
+            .into_iter()
+            .map(|sql| {
+                let stmt = tx.conn.prepare_cached(sql).ctx("statement")?;
+                Ok((sql, stmt.get_status(rusqlite::StatementStatus::RePrepare)))
+            })
+            .collect::<Result<Vec<_>>>()
+        })?;
+        for (sql, count) in reprepared {
+            assert_eq!(count, 0, "{sql}");
+        }
+        Ok(())
+    }
+
     #[test]
     fn authorizations_round_trip_and_an_update_replaces_the_doors() -> Result<()> {
         let mut s = Store::open_in_memory()?;
