@@ -135,6 +135,14 @@ impl Ran {
         ))
     }
 
+    /// No reply yet: it follows the query's data.
+    fn awaiting_upload() -> Ran {
+        Ran {
+            reply: None,
+            effects: Effects::default(),
+        }
+    }
+
     fn with(mut self, effects: Effects) -> Ran {
         self.effects = effects;
         self
@@ -357,22 +365,12 @@ fn start_query(
     window: Option<(LocalDateTime, LocalDateTime)>,
 ) -> Result<Ran, Failure> {
     tx.add_query_job(&QueryJob {
-        cmd_id: cmd.id.as_str().to_owned(),
-        target,
         pin,
         time_from: window.map(|w| w.0),
         time_to: window.map(|w| w.1),
-        after_key: String::new(),
-        uploaded: 0,
-        payload: None,
-        reply: None,
-        total: 0,
-        upto_id: None,
+        ..QueryJob::new(cmd.id.as_str(), target)
     })?;
-    Ok(Ran {
-        reply: None,
-        effects: Effects::default(),
-    })
+    Ok(Ran::awaiting_upload())
 }
 
 fn clear(

@@ -87,20 +87,31 @@ impl Drop for RunningAgent {
     }
 }
 
-fn script(preset: Preset, dir: &Path) -> Result<(), String> {
+/// What both scripts start with: a fresh data directory, the server in `preset` with quick polls
+/// and retries (`options`, so the demo takes seconds), and the agent on the simulated board.
+struct Stage {
+    server: PushServer,
+    cfg: AgentConfig,
+    board: config::BoardConfig,
+    running: RunningAgent,
+}
+
+fn stage(
+    preset: Preset,
+    options: &[(&str, &str)],
+    dialect: Dialect,
+    dir: &Path,
+) -> Result<Stage, String> {
     let _ = std::fs::remove_dir_all(dir);
     let mut server_cfg = ServerConfig::new(preset);
-    // Quick polls and retries, so the demo takes seconds.
-    server_cfg.options = vec![
-        ("Delay".into(), "1".into()),
-        ("ErrorDelay".into(), "2".into()),
-        ("Realtime".into(), "1".into()),
-    ];
+    server_cfg.options = options
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let server =
         PushServer::start(server_cfg).map_err(|e| format!("cannot start the server: {e}"))?;
     println!("server listening on {} ({preset:?} dialect)", server.url());
-
-    let cfg = agent_config(&server.url(), dir, Dialect::Attendance)?;
+    let cfg = agent_config(&server.url(), dir, dialect)?;
     let board = config::load_board("sim").map_err(|e| e.to_string())?;
     let agent =
         Agent::start(&cfg, &board, Box::new(SystemTimeSource::new())).map_err(|e| e.to_string())?;
@@ -108,6 +119,26 @@ fn script(preset: Preset, dir: &Path) -> Result<(), String> {
         stop: agent.stop_handle(),
         thread: Some(std::thread::spawn(move || agent.run())),
     };
+    Ok(Stage {
+        server,
+        cfg,
+        board,
+        running,
+    })
+}
+
+fn script(preset: Preset, dir: &Path) -> Result<(), String> {
+    let Stage {
+        server,
+        cfg,
+        running,
+        ..
+    } = stage(
+        preset,
+        &[("Delay", "1"), ("ErrorDelay", "2"), ("Realtime", "1")],
+        Dialect::Attendance,
+        dir,
+    )?;
     println!(
         "agent started on the simulated board, data in {}\n",
         dir.display()
@@ -197,25 +228,17 @@ const DETECTOR_SECS: u64 = 3;
 
 /// The security dialect's script (see the module documentation).
 fn security_script(dir: &Path) -> Result<(), String> {
-    let _ = std::fs::remove_dir_all(dir);
-    let mut server_cfg = ServerConfig::new(Preset::Security);
-    // Quick polls and retries, so the demo takes seconds.
-    server_cfg.options = vec![
-        ("RequestDelay".into(), "1".into()),
-        ("ErrorDelay".into(), "2".into()),
-    ];
-    let server =
-        PushServer::start(server_cfg).map_err(|e| format!("cannot start the server: {e}"))?;
-    println!("server listening on {} (Security dialect)", server.url());
-
-    let cfg = agent_config(&server.url(), dir, Dialect::Security)?;
-    let board = config::load_board("sim").map_err(|e| e.to_string())?;
-    let agent =
-        Agent::start(&cfg, &board, Box::new(SystemTimeSource::new())).map_err(|e| e.to_string())?;
-    let running = RunningAgent {
-        stop: agent.stop_handle(),
-        thread: Some(std::thread::spawn(move || agent.run())),
-    };
+    let Stage {
+        server,
+        cfg,
+        board,
+        running,
+    } = stage(
+        Preset::Security,
+        &[("RequestDelay", "1"), ("ErrorDelay", "2")],
+        Dialect::Security,
+        dir,
+    )?;
     println!(
         "access controller started on the simulated board ({} doors), data in {}\n",
         board.doors.len(),

@@ -89,14 +89,14 @@ pub fn zone_contains(
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(in crate::access) fn at(text: &str) -> LocalDateTime {
         LocalDateTime::parse(text).unwrap()
     }
 
-    pub(in crate::access) fn period(start: &str, end: &str) -> Period {
+    pub(crate) fn period(start: &str, end: &str) -> Period {
         let minutes = |t: &str| {
             let (h, m) = t.split_once(':').unwrap();
             h.parse::<u16>().unwrap() * 60 + m.parse::<u16>().unwrap()

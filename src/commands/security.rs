@@ -446,24 +446,13 @@ fn start_job(
     fill: impl FnOnce(&mut QueryJob),
 ) -> Result<Ran, Failure> {
     let mut job = QueryJob {
-        cmd_id: cmd.id.as_str().to_owned(),
-        target,
-        pin: None,
-        time_from: None,
-        time_to: None,
-        after_key: String::new(),
-        uploaded: 0,
         payload,
         reply: Some(reply.encode()),
-        total: 0,
-        upto_id: None,
+        ..QueryJob::new(cmd.id.as_str(), target)
     };
     fill(&mut job);
     tx.add_query_job(&job)?;
-    Ok(Ran {
-        reply: None,
-        effects: Effects::default(),
-    })
+    Ok(Ran::awaiting_upload())
 }
 
 /// `SET OPTIONS`: door parameters, device rules and the clock; names this controller does not

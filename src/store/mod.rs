@@ -291,6 +291,25 @@ pub struct QueryJob {
     pub upto_id: Option<i64>,
 }
 
+impl QueryJob {
+    /// A job for command `cmd_id` that has sent nothing yet and covers every row of `target`.
+    pub fn new(cmd_id: &str, target: QueryTarget) -> QueryJob {
+        QueryJob {
+            cmd_id: cmd_id.to_owned(),
+            target,
+            pin: None,
+            time_from: None,
+            time_to: None,
+            after_key: String::new(),
+            uploaded: 0,
+            payload: None,
+            reply: None,
+            total: 0,
+            upto_id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryTarget {
     AttLog,

@@ -1150,6 +1150,7 @@ pub fn encode_transaction(log: &RtLog, devid: u32) -> Result<String, RecordSynta
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::timezone::tests::period;
     use crate::protocol::security::rtlog::{VerifyType, tests::seed_example};
 
     fn update(table: &str, record: &str) -> Result<TableUpdate, TableError> {
@@ -1162,17 +1163,6 @@ mod tests {
 
     fn at(text: &str) -> LocalDateTime {
         LocalDateTime::parse(text).unwrap()
-    }
-
-    fn period(start: &str, end: &str) -> Period {
-        let minutes = |t: &str| {
-            let (h, m) = t.split_once(':').unwrap();
-            h.parse::<u16>().unwrap() * 60 + m.parse::<u16>().unwrap()
-        };
-        Period {
-            start: minutes(start),
-            end: minutes(end),
-        }
     }
 
     fn password(text: &str) -> Password {
