@@ -281,3 +281,24 @@ fn a_repeated_command_runs_once_and_is_answered_minus_7() {
     );
     assert_eq!(rig.doors.commands.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn with_realtime_off_events_wait_for_the_trans_interval() {
+    let mut rig = Rig::new();
+    rig.server.set_option("Realtime", "0");
+    rig.server.set_option("TransInterval", "1");
+    rig.run_until("online", |r| r.server.registration(SN).is_some());
+    rig.run_until("the first door state", |r| {
+        !r.server.uploads("rtstate").is_empty()
+    });
+    let start = rig.clock.raw_now().mono;
+    rig.append_events(3);
+    // Polls go on, the events stay: until a minute has passed.
+    rig.run_until("50 s of polling", |r| {
+        r.clock.raw_now().mono >= start.plus_secs(50)
+    });
+    assert!(rig.server.rt_events().is_empty());
+    rig.run_until("the events", |r| r.server.rt_events().len() == 3);
+    assert!(rig.clock.raw_now().mono >= start.plus_secs(59));
+    assert_eq!(rig.backlog(), 0);
+}
