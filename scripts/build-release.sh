@@ -27,7 +27,9 @@ check_glibc() {
         | sed 's/^Name: GLIBC_//' | sort -uV)
     [ -n "$needed" ] || die "$binary names no GLIBC_ version: not a dynamically linked glibc binary"
     highest=$(printf '%s\n' "$needed" | tail -n 1)
-    if [ "$(printf '%s\n%s\n' "$highest" "$GLIBC_FLOOR" | sort -V | tail -n 1)" != "$GLIBC_FLOOR" ]; then
+    local higher
+    higher=$(printf '%s\n%s\n' "$highest" "$GLIBC_FLOOR" | sort -V | tail -n 1)
+    if [ "$higher" != "$GLIBC_FLOOR" ]; then
         die "$binary needs GLIBC_$highest, above the GLIBC_$GLIBC_FLOOR floor of the terminals"
     fi
     say "$binary: $(stat -c %s "$binary") bytes, highest glibc symbol version GLIBC_$highest"
