@@ -173,6 +173,12 @@ impl Agent {
                 log::info!("simulated board: control socket {}", socket.display());
                 (Some(control), door_timer)
             }
+            BoardDriver::Gpio => {
+                return Err(AppError::config(format!(
+                    "board {}: this build does not drive GPIO boards yet",
+                    board.board.name
+                )));
+            }
         };
         log::info!(
             "push-agent {} started: SN {}, server {}, data in {}",
