@@ -2,8 +2,8 @@
 //!
 //! `driver = "sim"` is the simulated board: no hardware, every input comes through the control
 //! socket. `driver = "gpio"` drives each door's lock relay and reads its contacts and Wiegand
-//! readers through the kernel's GPIO character device; `[[rs485]]` buses
-//! name the RS485 (OSDP) readers.
+//! readers through the kernel's GPIO character device ([`crate::hal::gpio`]); `[[rs485]]`
+//! buses name the RS485 (OSDP) readers.
 //!
 //! # Lines
 //!
@@ -34,7 +34,7 @@
 //! reader serves; RS485 buses that share a port, readers that share an address or a door side,
 //! or point at a door or side the board lacks; a `de` line missing with `mode = "de-gpio"`, or
 //! given with `mode = "kernel"`. Whether the lines exist on the running system is checked
-//! separately (`push-agent check-config`).
+//! separately ([`crate::hal::gpio::resolve_lines`], `push-agent check-config`).
 
 use super::defaults;
 use super::types::{Bounded, Scbk};
