@@ -17,7 +17,7 @@ use crate::config::{AgentConfig, BoardConfig, BoardDriver};
 use crate::controller::capabilities::registry_capabilities;
 use crate::controller::{Controller, ControllerInput, DoorCommand, RecordCapacity, SharedStatus};
 use crate::engine::{DoorLink, Engine, EngineConfig, Tick};
-use crate::hal::gpio::{self, GpioInputs, InputWiring, UndecodedWiegand};
+use crate::hal::gpio::{self, GpioInputs, InputWiring, ReaderDecoder};
 use crate::hal::{Relays, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::security::rtstate::DoorState;
@@ -349,7 +349,7 @@ fn gpio_board(
     let wiring = InputWiring {
         on_input: Arc::new(on_input),
         sensor_type: Arc::new(sensor_type),
-        decoder: Arc::new(|reader| Box::new(UndecodedWiegand::new(reader))),
+        decoder: Arc::new(|reader| Box::new(ReaderDecoder::new(reader))),
     };
     let inputs = inputs
         .start(&wiring)

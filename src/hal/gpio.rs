@@ -30,9 +30,9 @@ pub use lines::{
     resolve_lines,
 };
 
-use super::Relays;
+use super::{Relays, wiegand};
 use crate::access::model::{DoorId, SensorType};
-use crate::config::board::{Bias, LineKind, LineRole, ReaderAt};
+use crate::config::board::{Bias, LineKind, LineRole, ReaderAt, WiegandWire};
 use crate::config::{BoardConfig, defaults};
 use crate::controller::ControllerInput;
 use crate::protocol::session::Mono;
@@ -130,42 +130,79 @@ pub struct InputWiring {
 
 /// A Wiegand decoder as an input thread drives it, one per reader: every edge of the reader's
 /// D0 and D1 in the kernel's order, then [`WiegandDecode::frame_end`] once the lines were quiet
-/// for [`inputs::WIEGAND_FRAME_GAP`]. `src/hal/wiegand.rs` is to implement it; until it is
-/// connected, [`UndecodedWiegand`] stands in.
+/// for [`inputs::WIEGAND_FRAME_GAP`].
 pub trait WiegandDecode: Send {
     fn edge(&mut self, edge: &WiegandEdge);
     /// The card number of the frame that ended, if it decoded (the decoder reports a bad one).
     fn frame_end(&mut self) -> Option<u64>;
 }
 
-/// Stands in for the Wiegand decoder: counts each frame's pulses and logs that it was not
-/// decoded.
+/// One Wiegand reader's decoding: edges to frames ([`wiegand::EdgeDecoder`], kernel timestamps),
+/// frames to cards ([`wiegand::ReaderFormats`], the built-in formats). A sequence-number gap on a
+/// line (the kernel's event buffer overflowed) spoils the frame. A refused frame is logged with
+/// its reason, never its bits.
 #[derive(Debug)]
-pub struct UndecodedWiegand {
+pub struct ReaderDecoder {
     reader: ReaderAt,
-    pulses: usize,
+    edges: wiegand::EdgeDecoder,
+    formats: wiegand::ReaderFormats,
+    /// The last sequence number seen on D0 and on D1.
+    seqnos: [Option<u32>; 2],
+    /// Frames the decoder closed on an edge's arrival, before the shell's frame end.
+    closed: Vec<wiegand::FrameResult>,
 }
 
-impl UndecodedWiegand {
-    pub fn new(reader: ReaderAt) -> UndecodedWiegand {
-        UndecodedWiegand { reader, pulses: 0 }
+impl ReaderDecoder {
+    pub fn new(reader: ReaderAt) -> ReaderDecoder {
+        ReaderDecoder {
+            reader,
+            edges: wiegand::EdgeDecoder::new(wiegand::Timing::default()),
+            formats: wiegand::ReaderFormats::default(),
+            seqnos: [None; 2],
+            closed: Vec::new(),
+        }
     }
 }
 
-impl WiegandDecode for UndecodedWiegand {
+impl WiegandDecode for ReaderDecoder {
     fn edge(&mut self, edge: &WiegandEdge) {
-        if edge.edge == PulseEdge::Start {
-            self.pulses += 1;
+        let (line, slot) = match edge.wire {
+            WiegandWire::D0 => (wiegand::Line::D0, 0),
+            WiegandWire::D1 => (wiegand::Line::D1, 1),
+        };
+        if self.seqnos[slot].is_some_and(|prev| edge.seqno != prev.wrapping_add(1)) {
+            self.edges.events_lost(edge.timestamp_ns);
         }
+        self.seqnos[slot] = Some(edge.seqno);
+        let kind = match edge.edge {
+            PulseEdge::Start => wiegand::EdgeKind::Falling,
+            PulseEdge::End => wiegand::EdgeKind::Rising,
+        };
+        let event = wiegand::Edge {
+            line,
+            kind,
+            timestamp_ns: edge.timestamp_ns,
+        };
+        self.closed.extend(self.edges.edge(event));
     }
 
     fn frame_end(&mut self) -> Option<u64> {
-        log::warn!(
-            "{} reader: a Wiegand frame of {} pulses was not decoded (no decoder in this build)",
-            self.reader,
-            std::mem::take(&mut self.pulses)
-        );
-        None
+        // The lines were quiet for the frame gap: the frame under way is complete.
+        if let Some(deadline) = self.edges.deadline() {
+            self.closed.extend(self.edges.tick(deadline));
+        }
+        let mut card = None;
+        for frame in std::mem::take(&mut self.closed) {
+            match frame.and_then(|f| self.formats.decode(&f)) {
+                Ok(wiegand::Reading::Card(read)) => card = Some(read.number),
+                Ok(wiegand::Reading::Key(key)) => log::info!(
+                    "{} reader: keypad key {key:?} ignored: keypad entry on Wiegand readers is not supported",
+                    self.reader
+                ),
+                Err(e) => log::warn!("{} reader: Wiegand frame refused: {e}", self.reader),
+            }
+        }
+        card
     }
 }
 

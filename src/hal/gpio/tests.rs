@@ -383,3 +383,63 @@ fn a_decoded_card_is_presented_at_its_readers_door_and_side() {
         }
     );
 }
+
+/// The edges of `bits` on a reader's lines: 50 µs pulses every 2 ms, from `start_ns`; each line's
+/// sequence numbers go on from `seqnos`, and `skip_seqno` drops one (edges lost in the kernel).
+fn pulses(
+    bits: &str,
+    start_ns: u64,
+    seqnos: &mut [u32; 2],
+    skip_seqno: Option<usize>,
+) -> Vec<WiegandEdge> {
+    let mut out = Vec::new();
+    for (i, bit) in bits.chars().enumerate() {
+        let (wire, slot) = if bit == '1' {
+            (WiegandWire::D1, 1)
+        } else {
+            (WiegandWire::D0, 0)
+        };
+        let at = start_ns + i as u64 * 2_000_000;
+        for (edge, ns) in [(PulseEdge::Start, at), (PulseEdge::End, at + 50_000)] {
+            seqnos[slot] += 1;
+            if skip_seqno == Some(i) && edge == PulseEdge::Start {
+                seqnos[slot] += 1;
+            }
+            out.push(WiegandEdge {
+                reader: reader(1),
+                wire,
+                edge,
+                timestamp_ns: ns,
+                seqno: seqnos[slot],
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn a_readers_edges_decode_to_its_card_and_lost_edges_spoil_the_frame() {
+    // 26-bit H10301, FC 123 CN 4567: card 123 × 65536 + 4567 (see the decoder's tests).
+    const FRAME: &str = "10111101100010001110101110";
+    let mut decoder = ReaderDecoder::new(reader(1));
+    let mut seqnos = [0; 2];
+    let mut frame = |decoder: &mut ReaderDecoder, bits: &str, at: u64, skip| {
+        for edge in pulses(bits, at, &mut seqnos, skip) {
+            decoder.edge(&edge);
+        }
+        decoder.frame_end()
+    };
+    assert_eq!(
+        frame(&mut decoder, FRAME, 1_000_000_000, None),
+        Some(8_065_495)
+    );
+    assert_eq!(decoder.frame_end(), None, "a frame is presented once");
+    assert_eq!(frame(&mut decoder, FRAME, 2_000_000_000, Some(7)), None);
+    // The lines are in step again: the next frame reads.
+    assert_eq!(
+        frame(&mut decoder, FRAME, 3_000_000_000, None),
+        Some(8_065_495)
+    );
+    // One bit short: no format of 25 bits.
+    assert_eq!(frame(&mut decoder, &FRAME[..25], 4_000_000_000, None), None);
+}
