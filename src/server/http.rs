@@ -82,7 +82,9 @@ impl<R: Read> RequestReader<R> {
             "HTTP/1.0" => true,
             _ => return Err(self.bad(400, "unsupported HTTP version")),
         };
-        let mut content_length: Option<usize> = None;
+        // Sizes are read as u64 so that a size beyond a 32-bit usize is "too large" (413), as on
+        // a 64-bit host, and not "malformed" (400).
+        let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut connection = String::new();
         let mut cookies: Vec<&str> = Vec::new();
@@ -95,7 +97,7 @@ impl<R: Read> RequestReader<R> {
             }
             let value = value.trim();
             if name.eq_ignore_ascii_case("Content-Length") {
-                let Ok(n) = value.parse::<usize>() else {
+                let Ok(n) = value.parse::<u64>() else {
                     return Err(self.bad(400, "malformed Content-Length"));
                 };
                 if content_length.is_some_and(|old| old != n) {
@@ -122,8 +124,11 @@ impl<R: Read> RequestReader<R> {
         };
         let framing = match (chunked, content_length) {
             (true, _) => Framing::Chunked,
-            (false, Some(n)) if n > MAX_BODY => return Err(self.bad(413, "body too large")),
-            (false, n) => Framing::Length(n.unwrap_or(0)),
+            (false, None) => Framing::Length(0),
+            (false, Some(n)) => match usize::try_from(n) {
+                Ok(n) if n <= MAX_BODY => Framing::Length(n),
+                _ => return Err(self.bad(413, "body too large")),
+            },
         };
         let (body, end) = match framing {
             Framing::Length(n) => {
@@ -208,7 +213,7 @@ impl<R: Read> RequestReader<R> {
             let end = self.line_end(pos)?;
             let line = String::from_utf8_lossy(&self.buf[pos..end]).into_owned();
             let size_text = line.trim_end_matches('\r').split(';').next().unwrap_or("");
-            let Ok(size) = usize::from_str_radix(size_text.trim(), 16) else {
+            let Ok(size) = u64::from_str_radix(size_text.trim(), 16) else {
                 return Err(self.bad(400, "malformed chunk size"));
             };
             pos = end + 1;
@@ -219,9 +224,10 @@ impl<R: Read> RequestReader<R> {
             if size == 0 {
                 break;
             }
-            if size > MAX_BODY - body.len() {
-                return Err(self.bad(413, "body too large"));
-            }
+            let size = match usize::try_from(size) {
+                Ok(size) if size <= MAX_BODY - body.len() => size,
+                _ => return Err(self.bad(413, "body too large")),
+            };
             self.fill_to(pos + size + 2)?;
             body.extend_from_slice(&self.buf[pos..pos + size]);
             pos += size;
@@ -377,15 +383,15 @@ mod tests {
                 String::from_utf8_lossy(wire)
             );
         }
-        let huge = format!(
-            "POST /x HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
-            MAX_BODY + 1
-        );
-        let results = read_all(huge.as_bytes());
-        assert!(matches!(
-            &results[0],
-            Err(ReadError::Bad { status: 413, .. })
-        ));
+        // Just over the limit, and over a 32-bit usize (which must not read as malformed).
+        for length in [MAX_BODY as u64 + 1, u64::from(u32::MAX) + 1] {
+            let huge = format!("POST /x HTTP/1.1\r\nContent-Length: {length}\r\n\r\n");
+            let results = read_all(huge.as_bytes());
+            assert!(
+                matches!(&results[0], Err(ReadError::Bad { status: 413, .. })),
+                "Content-Length {length}"
+            );
+        }
         let huge_chunk =
             b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n";
         let results = read_all(huge_chunk);

@@ -72,12 +72,27 @@ fn write_device_config(dir: &Path, url: &str, extra: &str, device: &str) -> Path
     path
 }
 
+/// A command that starts the `push-agent` binary. Under qemu-user (the cross runner in
+/// `.cargo/config.toml`) a test cannot exec the ARM binary itself, as nothing is registered with
+/// binfmt_misc; the runner passes its own command line in `PUSH_AGENT_TEST_RUNNER` so that the
+/// agent runs under the same emulator. Unset (native runs), the binary starts directly.
+fn agent_command() -> Command {
+    let agent = env!("CARGO_BIN_EXE_push-agent");
+    let runner = std::env::var("PUSH_AGENT_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(emulator) => {
+            let mut command = Command::new(emulator);
+            command.args(words).arg(agent);
+            command
+        }
+        None => Command::new(agent),
+    }
+}
+
 /// Runs the binary with `args` to completion.
 pub fn run_cli(args: &[&str]) -> (ExitStatus, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_push-agent"))
-        .args(args)
-        .output()
-        .expect("run push-agent");
+    let out = agent_command().args(args).output().expect("run push-agent");
     (
         out.status,
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -100,7 +115,7 @@ impl AgentProcess {
             .append(true)
             .open(dir.join("agent.log"))
             .expect("open agent.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_push-agent"))
+        let child = agent_command()
             .args(["--config", &config.display().to_string(), "run"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
