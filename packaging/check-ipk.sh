@@ -303,15 +303,25 @@ done
 sed -e "s#^board = \"/etc/push-agent/board.toml\"\$#board = \"$installed/board.toml\"#" \
     -e "s#^data_dir = \"/var/lib/push-agent\"\$#data_dir = \"$root/var/lib/push-agent\"#" \
     "$installed/agent.toml" >"$config"
-if effective=$("${qemu[@]}" "$root/usr/bin/push-agent" check-config --config "$config"); then
+status=0
+effective=$("${qemu[@]}" "$root/usr/bin/push-agent" check-config --config "$config" 2>"$work/check-config.err") \
+    || status=$?
+# On a GPIO board check-config also looks for the board's lines on the running system, after it
+# printed the effective config and board ("# board"). A host without GPIO chips has none of them:
+# exit 78 then says nothing about the files.
+if [ "$status" -eq 0 ]; then
     pass "push-agent check-config accepts the installed agent.toml and board.toml"
-    board_name=$(toml_get "$installed/board.toml" board.name)
-    for want in 'dialect = "security"' "data_dir = \"$root/var/lib/push-agent\"" "name = \"$board_name\""; do
-        check "effective config: $want" grep -qxF "$want" <<<"$effective"
-    done
+elif [ "$status" -eq 78 ] && [ "$(toml_get "$installed/board.toml" board.driver)" = gpio ] \
+    && ! compgen -G '/dev/gpiochip*' >/dev/null && grep -qx '# board' <<<"$effective"; then
+    pass "push-agent check-config accepts the installed agent.toml and board.toml" \
+        "(its GPIO lines cannot be found here: this host has no GPIO chip)"
 else
-    fail "push-agent check-config refused the installed agent.toml (exit $?)"
+    fail "push-agent check-config refused the installed files (exit $status)"$'\n'"$(cat "$work/check-config.err")"
 fi
+board_name=$(toml_get "$installed/board.toml" board.name)
+for want in 'dialect = "security"' "data_dir = \"$root/var/lib/push-agent\"" "name = \"$board_name\""; do
+    check "effective config: $want" grep -qxF "$want" <<<"$effective"
+done
 
 [ "$failures" -eq 0 ] || die "$failures check(s) failed for $ipk"
 echo "check-ipk: $ipk: every check passed"
