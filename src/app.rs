@@ -5,16 +5,20 @@
 //! that wakes the network loop when a record is committed.
 //!
 //! In the security dialect the board is an access [`Controller`], shared under one lock by the
-//! sim socket, a door-timer thread that ticks it at its deadlines, and the network loop, which
-//! reads the door state for `rtstate` and applies remote commands after their batch is committed
-//! (never inside a store transaction).
+//! board's inputs (the sim socket, or on a GPIO board the input threads of [`crate::hal::gpio`]),
+//! a door-timer thread that ticks it at its deadlines, and the network loop, which reads the door
+//! state for `rtstate` and applies remote commands after their batch is committed (never inside
+//! a store transaction). A GPIO board runs the security dialect only ([`check_dialect`]) and has
+//! no control socket.
 
+use crate::access::model::{DoorId, SensorType};
 use crate::clock::{DeviceClock, TimeSource};
 use crate::config::{AgentConfig, BoardConfig, BoardDriver};
 use crate::controller::capabilities::registry_capabilities;
-use crate::controller::{Controller, DoorCommand, RecordCapacity, SharedStatus};
+use crate::controller::{Controller, ControllerInput, DoorCommand, RecordCapacity, SharedStatus};
 use crate::engine::{DoorLink, Engine, EngineConfig, Tick};
-use crate::hal::SimRelays;
+use crate::hal::gpio::{self, GpioInputs, InputWiring, ReaderDecoder};
+use crate::hal::{Relays, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::security::rtstate::DoorState;
 use crate::sim::{SimBoard, SimControl, SimController};
@@ -100,6 +104,8 @@ pub struct Agent {
     _sim: Option<SimControl>,
     // Security dialect: held for its thread, stopped when the agent ends.
     _door_timer: Option<DoorTimer>,
+    // GPIO board: held for its input threads, stopped when the agent ends.
+    _gpio: Option<GpioInputs>,
 }
 
 impl Agent {
@@ -110,10 +116,13 @@ impl Agent {
         time: Box<dyn TimeSource>,
     ) -> Result<Agent, AppError> {
         let dialect = cfg.device.dialect;
+        let board_error = |e: &dyn std::fmt::Display| {
+            AppError::config(format!("board {}: {e}", board.board.name))
+        };
+        check_dialect(dialect, board).map_err(|e| board_error(&e))?;
         let mut engine_cfg = EngineConfig::from_agent(cfg);
         if dialect == Dialect::Security {
-            let caps = registry_capabilities(cfg, board)
-                .map_err(|e| AppError::config(format!("board {}: {e}", board.board.name)))?;
+            let caps = registry_capabilities(cfg, board).map_err(|e| board_error(&e))?;
             engine_cfg.capabilities = Some(caps);
             engine_cfg.door_count = board.doors.len();
         }
@@ -141,7 +150,7 @@ impl Agent {
         let wake_network = move || {
             let _ = notify.send(());
         };
-        let (sim, door_timer) = match board.board.driver {
+        let (sim, door_timer, gpio) = match board.board.driver {
             BoardDriver::Sim => {
                 let (sim_board, door_timer, on_change) = match dialect {
                     Dialect::Attendance => {
@@ -155,15 +164,19 @@ impl Agent {
                         (board, None, on_change)
                     }
                     Dialect::Security => {
-                        let (board, timer, on_change) = controller_board(
+                        let relays = SimRelays::new(board.doors.len());
+                        let view = relays.view();
+                        let (controller, timer, on_change) = start_controller(
                             open()?,
                             &clock,
+                            Box::new(relays),
                             board,
                             cfg.storage.max_records.get(),
                             &mut engine,
                             wake_network,
                         )?;
-                        (board, Some(timer), on_change)
+                        let sim = SimController::new(controller, view, board);
+                        (SimBoard::Controller(sim), Some(timer), on_change)
                     }
                 };
                 let socket = cfg.storage.sim_socket();
@@ -171,7 +184,20 @@ impl Agent {
                     AppError::failure(format!("sim control socket {}: {e}", socket.display()))
                 })?;
                 log::info!("simulated board: control socket {}", socket.display());
-                (Some(control), door_timer)
+                (Some(control), door_timer, None)
+            }
+            // check_dialect let only the security dialect through.
+            BoardDriver::Gpio => {
+                let (timer, inputs) = gpio_board(
+                    open()?,
+                    open()?,
+                    &clock,
+                    board,
+                    cfg.storage.max_records.get(),
+                    &mut engine,
+                    wake_network,
+                )?;
+                (None, Some(timer), Some(inputs))
             }
         };
         log::info!(
@@ -191,6 +217,7 @@ impl Agent {
             },
             _sim: sim,
             _door_timer: door_timer,
+            _gpio: gpio,
         })
     }
 
@@ -224,21 +251,33 @@ impl Agent {
 }
 
 /// Called by the board after an input that committed records or changed a door's state.
-type OnChange = Box<dyn Fn() + Send>;
+type OnChange = Box<dyn Fn() + Send + Sync>;
 
-/// The security dialect's board: the controller (event 206 recorded), its door timer, and the
-/// engine's link to both.
-fn controller_board(
+/// The board drivers each dialect runs on: the attendance terminal is the simulated board's only
+/// (its keypad, display and single reader have no GPIO description yet).
+pub fn check_dialect(dialect: Dialect, board: &BoardConfig) -> Result<(), String> {
+    match (board.board.driver, dialect) {
+        (BoardDriver::Gpio, Dialect::Attendance) => Err(
+            "the attendance dialect runs on the simulated board only (driver = \"sim\"); a gpio \
+             board needs dialect = \"security\""
+                .to_owned(),
+        ),
+        (BoardDriver::Sim, _) | (BoardDriver::Gpio, Dialect::Security) => Ok(()),
+    }
+}
+
+/// The security dialect's controller on `relays` (event 206 recorded), its door timer, the
+/// engine's link to both, and what an input that changed something calls.
+fn start_controller(
     store: Store,
     clock: &Arc<DeviceClock>,
+    relays: Box<dyn Relays>,
     board: &BoardConfig,
     max_records: u64,
     engine: &mut Engine,
-    wake_network: impl Fn() + Clone + Send + 'static,
-) -> Result<(SimBoard, DoorTimer, OnChange), AppError> {
-    let relays = SimRelays::new(board.doors.len());
-    let view = relays.view();
-    let mut controller = Controller::new(store, clock.clone(), Box::new(relays), board.doors.len())
+    wake_network: impl Fn() + Clone + Send + Sync + 'static,
+) -> Result<(Arc<Mutex<Controller>>, DoorTimer, OnChange), AppError> {
+    let mut controller = Controller::new(store, clock.clone(), relays, board.doors.len())
         .map_err(|e| AppError::failure(e.to_string()))?;
     controller.set_record_capacity(RecordCapacity::new(max_records));
     controller
@@ -258,8 +297,98 @@ fn controller_board(
         wake_network();
         let _ = wake_timer.send(());
     });
-    let sim = SimBoard::Controller(SimController::new(controller, view, board));
-    Ok((sim, timer, on_change))
+    Ok((controller, timer, on_change))
+}
+
+/// The GPIO board: its lines found and requested, the controller on its lock relays, and the
+/// input threads feeding it. A line missing on this system is a configuration error; a line
+/// that exists but cannot be requested (busy, no permission) is a start failure.
+fn gpio_board(
+    store: Store,
+    settings: Store,
+    clock: &Arc<DeviceClock>,
+    board: &BoardConfig,
+    max_records: u64,
+    engine: &mut Engine,
+    wake_network: impl Fn() + Clone + Send + Sync + 'static,
+) -> Result<(DoorTimer, GpioInputs), AppError> {
+    let name = &board.board.name;
+    let lines = gpio::resolve_lines(board, &gpio::LinuxGpio)
+        .map_err(|e| AppError::config(format!("board {name}: {e}")))?;
+    let (outputs, inputs) =
+        gpio::open(board, &lines).map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let (controller, timer, on_change) = start_controller(
+        store,
+        clock,
+        Box::new(outputs),
+        board,
+        max_records,
+        engine,
+        wake_network,
+    )?;
+    let status = lock(&controller).status();
+    let on_input = move |input: ControllerInput| {
+        if handle_input(&controller, &status, &input) {
+            on_change();
+        }
+    };
+    // Read at each contact edge (rare), so a SensorType the server sets applies at once.
+    let settings = Mutex::new(settings);
+    let sensor_type = move |door: DoorId| {
+        let stored = lock(&settings).read(|tx| tx.door_settings());
+        match stored {
+            Ok(doors) => doors
+                .get(usize::from(door).saturating_sub(1))
+                .map_or(SensorType::None, |d| d.sensor),
+            Err(e) => {
+                log::error!("door {door}: sensor type unknown, contact ignored: {e}");
+                SensorType::None
+            }
+        }
+    };
+    let wiring = InputWiring {
+        on_input: Arc::new(on_input),
+        sensor_type: Arc::new(sensor_type),
+        decoder: Arc::new(|reader| Box::new(ReaderDecoder::new(reader))),
+    };
+    let inputs = inputs
+        .start(&wiring)
+        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    log::info!(
+        "GPIO board {name}: {} lines found and requested",
+        lines.len()
+    );
+    Ok((timer, inputs))
+}
+
+/// Hands one input to the controller; true when records were committed or a door's state moved
+/// (the relays and the state move first, even when the records then fail to be written).
+fn handle_input(
+    controller: &Mutex<Controller>,
+    status: &SharedStatus,
+    input: &ControllerInput,
+) -> bool {
+    let version = status.door_states().0;
+    let handled = lock(controller).handle(input);
+    let state_changed = status.door_states().0 != version;
+    match handled {
+        Ok(h) if h.indexes.is_empty() => {
+            log::debug!("{}", h.summary);
+            state_changed
+        }
+        Ok(h) => {
+            log::info!("{}", h.summary);
+            true
+        }
+        Err(e) => {
+            log::error!("input not recorded: {e}");
+            state_changed
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The security dialect's door timers: a thread that sleeps until the controller's next deadline

@@ -4,11 +4,12 @@
 //! so the service manager starts the agent again; [`EXIT_CONFIG`] (78) for a bad config file, so
 //! it does not.
 
-use crate::app::{Agent, EXIT_CONFIG, EXIT_FAILURE, EXIT_RESTART, Stopped};
+use crate::app::{Agent, EXIT_CONFIG, EXIT_FAILURE, EXIT_RESTART, Stopped, check_dialect};
 use crate::clock::SystemTimeSource;
 use crate::config::types::LogLevel;
-use crate::config::{self, AgentConfig, BoardConfig, defaults};
+use crate::config::{self, AgentConfig, BoardConfig, BoardDriver, defaults};
 use crate::controller::capabilities::registry_capabilities;
+use crate::hal::gpio;
 use crate::protocol::dialect::Dialect;
 use crate::store::Store;
 use std::ffi::OsString;
@@ -24,7 +25,8 @@ commands:
   demo --dialect security      the same for the access controller (security dialect)
   status                       show upload backlog, stamps, pending replies and options
                                (security dialect: also each door's relay and state)
-  check-config                 check agent.toml and the board file, print the effective config
+  check-config                 check agent.toml and the board file, print the effective config;
+                               on a GPIO board also check that its lines exist on this system
   sim swipe <card>             present a card on the simulated board
   sim pin <pin> [password]     type a PIN (and password) on the simulated keypad
   sim password <password>      type a door password alone (security dialect)
@@ -197,10 +199,50 @@ fn config_path(inv: &Invocation) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(defaults::CONFIG_PATH))
 }
 
+/// The board file in effect: `--board`, else agent.toml's.
+fn board_spec<'a>(inv: &'a Invocation, cfg: &'a AgentConfig) -> &'a str {
+    inv.board.as_deref().unwrap_or(&cfg.device.board)
+}
+
 fn load(inv: &Invocation) -> Result<(AgentConfig, BoardConfig), config::ConfigError> {
     let cfg = config::load_agent(&config_path(inv))?;
-    let board = config::load_board(inv.board.as_deref().unwrap_or(&cfg.device.board))?;
+    let board = config::load_board(board_spec(inv, &cfg))?;
     Ok((cfg, board))
+}
+
+/// `check-config`: checks what depends on both files, prints the effective config and board and,
+/// on a GPIO board, checks that every line exists on this system (exit 78 naming those that do
+/// not).
+fn check_config(inv: &Invocation, cfg: &AgentConfig, board: &BoardConfig) -> i32 {
+    let bad = |e: &dyn std::fmt::Display| {
+        eprintln!(
+            "push-agent: bad configuration: board {}: {e}",
+            board.board.name
+        );
+        EXIT_CONFIG
+    };
+    if let Err(e) = check_dialect(cfg.device.dialect, board) {
+        return bad(&e);
+    }
+    if cfg.device.dialect == Dialect::Security
+        && let Err(e) = registry_capabilities(cfg, board)
+    {
+        return bad(&e);
+    }
+    println!("# {}\n{}", config_path(inv).display(), cfg.render());
+    println!("# board\n{}", toml::to_string(board).unwrap_or_default());
+    if board.board.driver == BoardDriver::Gpio {
+        match gpio::resolve_lines(board, &gpio::LinuxGpio) {
+            Ok(lines) => {
+                println!("# GPIO lines on this system");
+                for l in lines {
+                    println!("# {} {} = {}", l.line.key, l.line.spec.at, l.address);
+                }
+            }
+            Err(problems) => return bad(&problems),
+        }
+    }
+    0
 }
 
 fn with_config(inv: &Invocation, level_given: bool) -> i32 {
@@ -215,20 +257,7 @@ fn with_config(inv: &Invocation, level_given: bool) -> i32 {
         crate::logging::init(cfg.log.level.to_filter());
     }
     match &inv.command {
-        Command::CheckConfig => {
-            if cfg.device.dialect == Dialect::Security
-                && let Err(e) = registry_capabilities(&cfg, &board)
-            {
-                eprintln!(
-                    "push-agent: bad configuration: board {}: {e}",
-                    board.board.name
-                );
-                return EXIT_CONFIG;
-            }
-            println!("# {}\n{}", config_path(inv).display(), cfg.render());
-            println!("# board\n{}", toml::to_string(&board).unwrap_or_default());
-            0
-        }
+        Command::CheckConfig => check_config(inv, &cfg, &board),
         Command::Status => {
             let db = cfg.storage.database();
             let dialect = cfg.device.dialect;

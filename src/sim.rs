@@ -187,7 +187,7 @@ impl SimController {
             .map(|d| {
                 d.readers
                     .iter()
-                    .map(|side| match side {
+                    .map(|reader| match reader.side {
                         ReaderSide::In => Direction::In,
                         ReaderSide::Out => Direction::Out,
                     })

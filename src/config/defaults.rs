@@ -36,3 +36,11 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 pub const MAX_REPLIES_PER_REQUEST: usize = 20;
 /// Log level when neither the command line nor `RUST_LOG` sets one.
 pub const LOG_LEVEL: &str = "info";
+
+// Board files.
+
+/// Debounce of a door contact, exit button or tamper input: contacts bounce for a few ms, and
+/// 20–50 ms is the usual range (design note §3).
+pub const CONTACT_DEBOUNCE_MS: u32 = 20;
+/// Speed of an RS485 bus: OSDP's default.
+pub const RS485_BAUD: u32 = 9600;

@@ -4,8 +4,13 @@
 //! is in [`defaults`]. A bad file is a [`ConfigError`] naming the file, the line, the key and the
 //! reason; `main` turns it into exit code 78 so the service manager does not restart-loop.
 
+pub mod board;
 pub mod defaults;
 pub mod types;
+
+pub use board::{
+    BoardConfig, BoardDriver, BoardSection, DoorConfig, LineSpec, ReaderConfig, ReaderSide,
+};
 
 use crate::protocol::dialect::Dialect;
 use crate::protocol::record::VerifyCodes;
@@ -203,61 +208,6 @@ fn default_log_level() -> LogLevel {
     LogLevel::parse(defaults::LOG_LEVEL).expect("the default level parses")
 }
 
-/// The hardware description: the board and its doors. The GPIO lines and reader buses of real
-/// boards come with the hardware drivers.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BoardConfig {
-    pub board: BoardSection,
-    /// The doors, numbered 1..=n in order (`eventaddr`, `Door<N>…` options). An attendance
-    /// terminal may have none.
-    #[serde(default, rename = "door")]
-    pub doors: Vec<DoorConfig>,
-}
-
-/// One door: its lock relay, sensor, exit button and the readers on each side.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DoorConfig {
-    /// The sides that have a reader: `in`, `out` or both (`inoutstatus` of its events).
-    #[serde(default = "both_sides")]
-    pub readers: Vec<ReaderSide>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReaderSide {
-    In,
-    Out,
-}
-
-fn both_sides() -> Vec<ReaderSide> {
-    vec![ReaderSide::In, ReaderSide::Out]
-}
-
-impl BoardConfig {
-    /// The number of readers over all doors (`ReaderCount`).
-    pub fn reader_count(&self) -> usize {
-        self.doors.iter().map(|d| d.readers.len()).sum()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BoardSection {
-    pub name: String,
-    pub driver: BoardDriver,
-    /// The opkg architecture string of the package built for this board.
-    pub opkg_arch: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BoardDriver {
-    /// No hardware: readers and the door are driven through the control socket.
-    Sim,
-}
-
 /// The built-in simulated board, the same text as `board/sim.toml`.
 pub const SIM_BOARD: &str = include_str!("../../board/sim.toml");
 
@@ -291,7 +241,7 @@ pub fn load_agent(path: &Path) -> Result<AgentConfig, ConfigError> {
     parse(&text, path)
 }
 
-/// Reads and checks a board file; `sim` is the built-in simulated board.
+/// Reads and checks a board file (see [`board`]); `sim` is the built-in simulated board.
 pub fn load_board(spec: &str) -> Result<BoardConfig, ConfigError> {
     let (board, path): (BoardConfig, &Path) = if spec == "sim" {
         let path = Path::new("board/sim.toml (built in)");
@@ -300,16 +250,12 @@ pub fn load_board(spec: &str) -> Result<BoardConfig, ConfigError> {
         let path = Path::new(spec);
         (parse(&read(path)?, path)?, path)
     };
-    // rtstate reports at most 8 doors [note §3.2].
-    let max = crate::protocol::security::rtstate::MAX_DOORS;
-    if board.doors.len() > max {
-        return Err(ConfigError {
-            file: path.to_owned(),
-            line: None,
-            key: Some("door".into()),
-            reason: format!("{} doors; a board has at most {max}", board.doors.len()),
-        });
-    }
+    board.validate().map_err(|e| ConfigError {
+        file: path.to_owned(),
+        line: None,
+        key: Some(e.key),
+        reason: e.reason,
+    })?;
     Ok(board)
 }
 

@@ -145,6 +145,52 @@ impl Serialize for Secret {
     }
 }
 
+/// An OSDP secure channel base key: 16 bytes as 32 hex digits. Never shown (`<redacted>`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Scbk(Secret);
+
+impl Scbk {
+    /// The key's bytes.
+    pub fn bytes(&self) -> [u8; 16] {
+        let mut key = [0; 16];
+        let hex = self.0.expose().as_bytes();
+        for (byte, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
+            // Checked to be hex digits when parsed.
+            let digit = |c: u8| char::from(c).to_digit(16).unwrap_or(0) as u8;
+            *byte = (digit(pair[0]) << 4) | digit(pair[1]);
+        }
+        key
+    }
+}
+
+impl TryFrom<String> for Scbk {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            // Never echo the value: it may be a real key with a typo.
+            return Err(format!(
+                "must be 32 hex digits (16 bytes), got {} characters",
+                s.chars().count()
+            ));
+        }
+        Ok(Scbk(Secret(s)))
+    }
+}
+
+impl fmt::Debug for Scbk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Scbk {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 /// A whole number within `[MIN, MAX]`: seconds, counts and byte sizes (the key's name gives the
 /// unit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

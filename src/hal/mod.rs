@@ -1,6 +1,9 @@
 //! The hardware the agent drives, behind narrow traits so the door logic runs the same on the
 //! simulated board and on a terminal. The simulated board keeps everything in memory.
 
+pub mod gpio;
+pub mod wiegand;
+
 use crate::access::model::DoorId;
 use crate::protocol::session::Mono;
 use std::sync::{Arc, Mutex, PoisonError};

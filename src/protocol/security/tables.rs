@@ -711,50 +711,7 @@ pub fn door_option_value(key: &str, doors: &[DoorSettings]) -> Option<String> {
         return None;
     };
     let d = doors.get(usize::from(door).checked_sub(1)?)?;
-    let is = |name: &str| suffix.eq_ignore_ascii_case(name);
-    let flag = |on: bool| u8::from(on).to_string();
-    let value = if is("Drivertime") {
-        d.drive_secs.to_string()
-    } else if is("Detectortime") {
-        d.detector_secs.to_string()
-    } else if is("SensorType") {
-        match d.sensor {
-            SensorType::None => "0",
-            SensorType::NormallyOpen => "1",
-            SensorType::NormallyClosed => "2",
-        }
-        .to_owned()
-    } else if is("CloseAndLock") {
-        flag(d.close_and_lock)
-    } else if is("KeepOpenTimeZone") {
-        d.keep_open_tz.to_string()
-    } else if is("ValidTZ") {
-        d.valid_tz.to_string()
-    } else if is("VerifyType") {
-        d.verify_mode.to_string()
-    } else if is("Intertime") {
-        d.inter_secs.to_string()
-    } else if is("FirstCardOpenDoor") {
-        match d.first_card {
-            FirstCardMode::Off => "0",
-            FirstCardMode::NormalOpen => "1",
-            FirstCardMode::Activation => "2",
-        }
-        .to_owned()
-    } else if is("MultiCardOpenDoor") {
-        flag(d.multi_card)
-    } else if is("MultiCardInterTime") {
-        d.multi_card_inter_secs.to_string()
-    } else if is("InOutAntiPassback") {
-        d.in_out_apb.to_string()
-    } else if is("InTimeAPB") {
-        d.in_time_apb_secs.to_string()
-    } else if is("MaskFlag") {
-        flag(d.locked)
-    } else {
-        return None;
-    };
-    Some(value)
+    door_param_spec(suffix)?.show.map(|show| show(d))
 }
 
 /// `SET OPTIONS Door<N><Name>=<Value>` [note §6.5; AMB-17]: the door and the checked parameter.
@@ -791,6 +748,138 @@ fn split_door_name(name: &str) -> Result<(Option<DoorId>, &str), TableError> {
     Ok((Some(door(name, &rest[..digits])?), &rest[digits..]))
 }
 
+/// One App 10 door parameter this agent acts on: its name without `Door`, how a value is read
+/// (`field` is the name as the server wrote it, for errors), and how the stored value is shown to
+/// GET OPTIONS (`None` for the passwords, which are never sent back).
+struct DoorParamSpec {
+    name: &'static str,
+    parse: fn(&str, &str) -> Result<DoorParam, TableError>,
+    show: Option<fn(&DoorSettings) -> String>,
+}
+
+/// Every door parameter [App 10], one entry each: SET OPTIONS, DoorParameters and GET OPTIONS
+/// read the same list.
+const DOOR_PARAMS: [DoorParamSpec; 17] = [
+    DoorParamSpec {
+        name: "Drivertime",
+        parse: |f, v| Ok(DoorParam::DriveSecs(number(f, v)?)),
+        show: Some(|d| d.drive_secs.to_string()),
+    },
+    DoorParamSpec {
+        name: "Detectortime",
+        parse: |f, v| Ok(DoorParam::DetectorSecs(number(f, v)?)),
+        show: Some(|d| d.detector_secs.to_string()),
+    },
+    DoorParamSpec {
+        name: "SensorType",
+        parse: |f, v| {
+            Ok(DoorParam::Sensor(match choice(f, v, 0..=2)? {
+                1 => SensorType::NormallyOpen,
+                2 => SensorType::NormallyClosed,
+                _ => SensorType::None,
+            }))
+        },
+        show: Some(|d| {
+            match d.sensor {
+                SensorType::None => "0",
+                SensorType::NormallyOpen => "1",
+                SensorType::NormallyClosed => "2",
+            }
+            .to_owned()
+        }),
+    },
+    DoorParamSpec {
+        name: "CloseAndLock",
+        parse: |f, v| Ok(DoorParam::CloseAndLock(flag(f, v)?)),
+        show: Some(|d| u8::from(d.close_and_lock).to_string()),
+    },
+    DoorParamSpec {
+        name: "KeepOpenTimeZone",
+        parse: |f, v| Ok(DoorParam::KeepOpenTz(number(f, v)?)),
+        show: Some(|d| d.keep_open_tz.to_string()),
+    },
+    DoorParamSpec {
+        name: "ValidTZ",
+        parse: |f, v| Ok(DoorParam::ValidTz(number(f, v)?)),
+        show: Some(|d| d.valid_tz.to_string()),
+    },
+    DoorParamSpec {
+        name: "VerifyType",
+        parse: |f, v| Ok(DoorParam::VerifyMode(app3_verify_mode(f, v)?)),
+        show: Some(|d| d.verify_mode.to_string()),
+    },
+    DoorParamSpec {
+        name: "Intertime",
+        parse: |f, v| Ok(DoorParam::InterSecs(number(f, v)?)),
+        show: Some(|d| d.inter_secs.to_string()),
+    },
+    DoorParamSpec {
+        name: "SupperPassWord",
+        parse: |f, v| Ok(DoorParam::SuperPassword(keypad_password(f, v, 8)?)),
+        show: None,
+    },
+    DoorParamSpec {
+        name: "ForcePassWord",
+        parse: |f, v| Ok(DoorParam::DuressPassword(keypad_password(f, v, 6)?)),
+        show: None,
+    },
+    DoorParamSpec {
+        name: "FirstCardOpenDoor",
+        parse: |f, v| {
+            Ok(DoorParam::FirstCard(match choice(f, v, 0..=2)? {
+                1 => FirstCardMode::NormalOpen,
+                2 => FirstCardMode::Activation,
+                _ => FirstCardMode::Off,
+            }))
+        },
+        show: Some(|d| {
+            match d.first_card {
+                FirstCardMode::Off => "0",
+                FirstCardMode::NormalOpen => "1",
+                FirstCardMode::Activation => "2",
+            }
+            .to_owned()
+        }),
+    },
+    DoorParamSpec {
+        name: "MultiCardOpenDoor",
+        parse: |f, v| Ok(DoorParam::MultiCard(flag(f, v)?)),
+        show: Some(|d| u8::from(d.multi_card).to_string()),
+    },
+    DoorParamSpec {
+        name: "MultiCardInterTime",
+        parse: |f, v| Ok(DoorParam::MultiCardInterSecs(number(f, v)?)),
+        show: Some(|d| d.multi_card_inter_secs.to_string()),
+    },
+    DoorParamSpec {
+        name: "InOutAntiPassback",
+        parse: |f, v| Ok(DoorParam::InOutApb(choice(f, v, 0..=3)?)),
+        show: Some(|d| d.in_out_apb.to_string()),
+    },
+    DoorParamSpec {
+        name: "InTimeAPB",
+        parse: |f, v| Ok(DoorParam::InTimeApbSecs(number(f, v)?)),
+        show: Some(|d| d.in_time_apb_secs.to_string()),
+    },
+    DoorParamSpec {
+        name: "MaskFlag",
+        parse: |f, v| Ok(DoorParam::Locked(flag(f, v)?)),
+        show: Some(|d| u8::from(d.locked).to_string()),
+    },
+    // App 10 literally: 1 enables, 0 disables (AMB-17; DoorProperty.Disable is the reverse).
+    DoorParamSpec {
+        name: "Disable",
+        parse: |f, v| Ok(DoorParam::Disabled(!flag(f, v)?)),
+        show: Some(|d| u8::from(!d.disabled).to_string()),
+    },
+];
+
+fn door_param_spec(suffix: &str) -> Option<&'static DoorParamSpec> {
+    DOOR_PARAMS
+        .iter()
+        .find(|spec| spec.name.eq_ignore_ascii_case(suffix))
+}
+
 /// The parameter `suffix` (an App 10 name without `Door`) set to `value`; `field` is the name as
 /// the server wrote it, for errors.
 fn door_param(
@@ -798,56 +887,16 @@ fn door_param(
     suffix: &str,
     value: &str,
 ) -> Result<ParamOutcome<DoorParam>, TableError> {
-    let is = |name: &str| suffix.eq_ignore_ascii_case(name);
-    let param = if is("Drivertime") {
-        DoorParam::DriveSecs(number(field, value)?)
-    } else if is("Detectortime") {
-        DoorParam::DetectorSecs(number(field, value)?)
-    } else if is("SensorType") {
-        DoorParam::Sensor(match choice(field, value, 0..=2)? {
-            1 => SensorType::NormallyOpen,
-            2 => SensorType::NormallyClosed,
-            _ => SensorType::None,
-        })
-    } else if is("CloseAndLock") {
-        DoorParam::CloseAndLock(flag(field, value)?)
-    } else if is("KeepOpenTimeZone") {
-        DoorParam::KeepOpenTz(number(field, value)?)
-    } else if is("ValidTZ") {
-        DoorParam::ValidTz(number(field, value)?)
-    } else if is("VerifyType") {
-        DoorParam::VerifyMode(app3_verify_mode(field, value)?)
-    } else if is("Intertime") {
-        DoorParam::InterSecs(number(field, value)?)
-    } else if is("SupperPassWord") {
-        DoorParam::SuperPassword(keypad_password(field, value, 8)?)
-    } else if is("ForcePassWord") {
-        DoorParam::DuressPassword(keypad_password(field, value, 6)?)
-    } else if is("FirstCardOpenDoor") {
-        DoorParam::FirstCard(match choice(field, value, 0..=2)? {
-            1 => FirstCardMode::NormalOpen,
-            2 => FirstCardMode::Activation,
-            _ => FirstCardMode::Off,
-        })
-    } else if is("MultiCardOpenDoor") {
-        DoorParam::MultiCard(flag(field, value)?)
-    } else if is("MultiCardInterTime") {
-        DoorParam::MultiCardInterSecs(number(field, value)?)
-    } else if is("InOutAntiPassback") {
-        DoorParam::InOutApb(choice(field, value, 0..=3)?)
-    } else if is("InTimeAPB") {
-        DoorParam::InTimeApbSecs(number(field, value)?)
-    } else if is("MaskFlag") {
-        DoorParam::Locked(flag(field, value)?)
-    } else if is("Disable") {
-        // App 10 literally: 1 enables, 0 disables (AMB-17; DoorProperty.Disable is the reverse).
-        DoorParam::Disabled(!flag(field, value)?)
-    } else if IGNORED_DOOR_PARAMS.iter().any(|name| is(name)) {
+    if let Some(spec) = door_param_spec(suffix) {
+        return Ok(ParamOutcome::Set((spec.parse)(field, value)?));
+    }
+    if IGNORED_DOOR_PARAMS
+        .iter()
+        .any(|name| suffix.eq_ignore_ascii_case(name))
+    {
         return Ok(ParamOutcome::Ignored);
-    } else {
-        return Ok(ParamOutcome::Unknown);
-    };
-    Ok(ParamOutcome::Set(param))
+    }
+    Ok(ParamOutcome::Unknown)
 }
 
 /// A device-wide rule [App 12]: `DevParameters` `Name`/`Value` or a `SET OPTIONS` key.
