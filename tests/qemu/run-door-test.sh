@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# The full-system QEMU door test: the real armv7 push-agent, on board/qemu-virt.toml, in
+# qemu-system-arm -M virt with a kernel that has gpio-sim, against a fake Security PUSH server
+# on the host.
+#
+#   host: push-agent serve (127.0.0.1, free port) ◄── slirp 10.0.2.2 ── guest: push-agent run
+#                                                                        /init drives gpio-sim
+#
+# The guest's /init (guest-init.sh) sends a 26-bit Wiegand frame on the D0/D1 lines, waits for
+# the lock line to go high and low, opens and closes the door sensor, and waits for the uploads.
+# This script then asserts, from the guest's kernel trace and the server's output:
+#   - the lock line was high for DoorDrivertime (DRIVE_SECS) within LOCK_TOLERANCE_MS;
+#   - the server received the card's access event (0) and the door's opened (200) and closed
+#     (201) events, in that index order, and every rtlog event once, in index order;
+# and it reports the latency from the end of the Wiegand frame to the lock line going high,
+# both taken from the guest's trace (see guest-init.sh).
+#
+# Usage: tests/qemu/run-door-test.sh      (from anywhere; CI runs it from .ci/run)
+# Needs: apt (root or sudo) for what is missing, rustup's armv7-unknown-linux-gnueabihf target.
+# Takes about 1 minute with the kernel cached, plus about 5 minutes to build it (build-kernel.sh).
+# KEEP_QEMU_WORK=1 keeps the work folder (initramfs, console log, server output).
+set -eEuo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source-path=SCRIPTDIR
+. "$here/lib.sh"
+trap 'die "run-door-test.sh stopped at line $LINENO"' ERR
+started=$(date +%s)
+
+# What the test does. The server sets door 1's drive time; the card is 26-bit H10301.
+DRIVE_SECS=2
+LOCK_TOLERANCE_MS=250
+FACILITY=123
+CARD_NUMBER=45678
+# The card as the agent reports it: the 24 data bits, facility code then card number.
+CARD=$((FACILITY * 65536 + CARD_NUMBER))
+SERIAL=QEMU0000001
+# The board file and its lines (the gpio-sim bank the guest creates, in this order), door 1's
+# lock, sensor and Wiegand reader among them.
+BOARD_FILE=$repo/board/qemu-virt.toml
+LINE_NAMES="LOCK1 DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1 WG1_LED WG1_BEEP"
+INPUT_NAMES="DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1"
+LOCK_LINE=LOCK1
+QEMU_TIMEOUT_SECS=240
+
+# The 26 bits, first sent first: even parity over bits 2-13, 8 bits of facility code, 16 of card
+# number, odd parity over bits 14-25.
+wiegand26() {
+    local data=$(($1 << 16 | $2)) bits=() i ones
+    for ((i = 23; i >= 0; i--)); do bits+=($((data >> i & 1))); done
+    ones=0
+    for ((i = 0; i < 12; i++)); do ones=$((ones + bits[i])); done
+    local even=$((ones % 2))
+    ones=0
+    for ((i = 12; i < 24; i++)); do ones=$((ones + bits[i])); done
+    local odd=$((1 - ones % 2))
+    echo "$even ${bits[*]} $odd"
+}
+
+# The armv7 binary the guest runs, statically linked with glibc so the initramfs needs no
+# libraries. (The release build of scripts/build-release.sh replaces this once it is on main.)
+build_guest_agent() {
+    local target=armv7-unknown-linux-gnueabihf
+    rustup target list --installed 2>/dev/null | grep -qx "$target" \
+        || rustup target add "$target" >&2 \
+        || die "the Rust target $target is not installed and cannot be added"
+    need_commands arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf
+    log "agent: cargo build --release --target $target (static glibc)"
+    (cd "$repo" && CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc \
+        CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS="-C target-feature=+crt-static" \
+        cargo build --locked --release --target "$target" >&2)
+    printf '%s\n' "${CARGO_TARGET_DIR:-$repo/target}/$target/release/push-agent"
+}
+
+# The host's push-agent, for `serve`.
+build_host_agent() {
+    log "server: cargo build (host)"
+    (cd "$repo" && cargo build --locked --bin push-agent >&2)
+    printf '%s\n' "${CARGO_TARGET_DIR:-$repo/target}/debug/push-agent"
+}
+
+need_commands cpio:cpio gzip:gzip bc:bc timeout:coreutils awk:gawk
+kernel=$("$here/build-kernel.sh")
+qemu=$(ensure_qemu)
+busybox=$(ensure_busybox)
+guest_agent=$(build_guest_agent)
+host_agent=$(build_host_agent)
+[ -f "$BOARD_FILE" ] || die "no board file $BOARD_FILE"
+for name in $LINE_NAMES; do
+    grep -q "\"$name\"" "$BOARD_FILE" || die "$BOARD_FILE names no line $name"
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/push-agent-qemu.XXXXXX")
+server_pid=
+cleanup() {
+    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+    if [ "${KEEP_QEMU_WORK:-}" = 1 ]; then
+        log "work folder kept: $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+# The server queues, before the agent first polls: the user, an all-day time zone, the
+# authorization for door 1, and door 1's options: the drive time; CloseAndLock=0, so that only
+# the drive time ends the release (the default 1 relocks when the door closes); a normally-open
+# sensor; a held-open alarm long after the test. RequestDelay=1 keeps the polls quick.
+all_day=$(printf '\t%sTime1=2359' Sun Mon Tue Wed Thu Fri Sat)
+timeout 600 "$host_agent" serve --dialect security --port-file "$work/port" \
+    --option RequestDelay=1 --option ErrorDelay=2 \
+    --command "DATA UPDATE user CardNo=$CARD"$'\tPin=1\tName=QEMU' \
+    --command "DATA UPDATE timezone TimezoneId=1$all_day" \
+    --command $'DATA UPDATE userauthorize Pin=1\tAuthorizeTimezoneId=1\tAuthorizeDoorId=1' \
+    --command "SET OPTIONS Door1Drivertime=$DRIVE_SECS,Door1CloseAndLock=0,Door1Detectortime=60,Door1SensorType=1" \
+    > "$work/server.out" 2> "$work/server.err" &
+server_pid=$!
+for _ in $(seq 100); do
+    [ -s "$work/port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || die "the server exited: $(cat "$work/server.err")"
+    sleep 0.1
+done
+[ -s "$work/port" ] || die "the server wrote no port file within 10 s"
+port=$(cat "$work/port")
+log "server: 127.0.0.1:$port (the guest's 10.0.2.2:$port)"
+
+WIEGAND_BITS=$(wiegand26 "$FACILITY" "$CARD_NUMBER")
+
+# The initramfs.
+root=$work/root
+mkdir -p "$root/bin" "$root/dev" "$root/etc/push-agent" "$root/usr/bin"
+# The kernel opens /dev/console before /init runs, and devtmpfs is not mounted yet then.
+mknod -m 600 "$root/dev/console" c 5 1
+mknod -m 666 "$root/dev/null" c 1 3
+cp "$busybox" "$root/bin/busybox"
+cp "$guest_agent" "$root/usr/bin/push-agent"
+cp "$here/guest-init.sh" "$root/init"
+chmod 755 "$root/init"
+cp "$BOARD_FILE" "$root/etc/push-agent/board.toml"
+cat > "$root/etc/push-agent/agent.toml" <<EOF
+[server]
+url = "http://10.0.2.2:$port"
+
+[device]
+serial = "$SERIAL"
+dialect = "security"
+push_version = "3.1.2"
+board = "/etc/push-agent/board.toml"
+
+[storage]
+data_dir = "/var/lib/push-agent"
+EOF
+cat > "$root/etc/door-test.env" <<EOF
+LINE_NAMES="$LINE_NAMES"
+INPUT_NAMES="$INPUT_NAMES"
+LOCK_LINE=$LOCK_LINE
+DOOR_LINE=DOOR1
+DOOR_OPEN_PULL=pull-down
+DOOR_CLOSED_PULL=pull-up
+WIEGAND_D0=WG1_D0
+WIEGAND_D1=WG1_D1
+WIEGAND_BITS="$WIEGAND_BITS"
+DRIVE_SECS=$DRIVE_SECS
+EOF
+(cd "$root" && find . | cpio -o -H newc --owner root:root --quiet) | gzip -1 > "$work/initrd.gz"
+
+log "qemu: booting (console: $work/console.log)"
+boot_started=$(date +%s.%N)
+set +e
+timeout "$QEMU_TIMEOUT_SECS" env LD_LIBRARY_PATH="$(qemu_library_path)" "$qemu" -M virt -cpu cortex-a15 -smp 2 -m 256 \
+    -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd.gz" \
+    -append 'console=ttyAMA0 rdinit=/init panic=-1 quiet' \
+    -nic none -netdev user,id=net0 -device virtio-net-device,netdev=net0 \
+    -device virtio-rng-device < /dev/null > "$work/console.raw" 2>&1
+qemu_status=$?
+set -e
+boot_secs=$(echo "$(date +%s.%N) - $boot_started" | bc)
+tr -d '\r' < "$work/console.raw" > "$work/console.log"
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+
+# The verdict.
+failures=()
+expect() { # MESSAGE COMMAND...: notes MESSAGE as a failure unless COMMAND succeeds
+    local message=$1
+    shift
+    "$@" || failures+=("$message")
+}
+guest_end=$(sed -n 's/^DOORTEST end //p' "$work/console.log")
+if [ "$guest_end" != passed ]; then
+    {
+        echo "--- guest (DOORTEST lines, last 60) ---"
+        grep -E '^DOORTEST' "$work/console.log" | tail -n 60
+        echo "--- console, last 20 lines ---"
+        tail -n 20 "$work/console.log"
+    } >&2
+    die "the guest did not finish (qemu exit $qemu_status, guest ${guest_end:-gave no end line}): $(sed -n 's/^DOORTEST FAIL //p' "$work/console.log")"
+fi
+
+lock_gpio=$(sed -n 's/^DOORTEST lock-gpio //p' "$work/console.log")
+frames=$(sed -n 's/^DOORTEST wiegand .* frames=//p' "$work/console.log")
+# Trace lines: "TRACE <task> [cpu] <flags> <seconds>: <event>: <text>". From the last frame
+# (the one the lock answered): its end, the lock's first rise after it and its first fall after
+# that; and its edges, the agent's line interrupts between the frame's start and end markers.
+# With both edges watched they come in pairs (pulse start, end): the pulse widths; the intervals
+# are between pulse starts. Times in µs, "-" when the edges do not fit either pattern.
+read -r frame_end lock_on lock_off edges width_min width_max interval_min interval_max < <(
+    awk -v gpio="$lock_gpio" -v frame="$frames" -v bits="$(wc -w <<<"$WIEGAND_BITS")" '
+    function us(seconds) { return sprintf("%.0f", seconds * 1e6) }
+    /^TRACE / {
+        for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1); break }
+        if ($0 ~ ("door-test: wiegand frame start " frame "$")) in_frame = 1
+        else if ($0 ~ ("door-test: wiegand frame end " frame "$")) { in_frame = 0; end = t }
+        else if (in_frame && /irq_handler_entry/) edge[n++] = t
+        else if (end != "" && on == "" && $0 ~ ("gpio_value: " gpio " set 1")) on = t
+        else if (on != "" && off == "" && $0 ~ ("gpio_value: " gpio " set 0")) off = t
+    }
+    END {
+        step = (n == 2 * bits) ? 2 : (n == bits) ? 1 : 0
+        wmin = imin = "-"; wmax = imax = "-"
+        for (i = 0; step && i < n; i += step) {
+            if (step == 2) {
+                w = edge[i + 1] - edge[i]
+                if (wmin == "-" || w < wmin) wmin = w; if (wmax == "-" || w > wmax) wmax = w
+            }
+            if (i >= step) {
+                p = edge[i] - edge[i - step]
+                if (imin == "-" || p < imin) imin = p; if (imax == "-" || p > imax) imax = p
+            }
+        }
+        print (end == "" ? "-" : end), (on == "" ? "-" : on), (off == "" ? "-" : off), n + 0,
+            (wmin == "-" ? "-" : us(wmin)), (wmax == "-" ? "-" : us(wmax)),
+            (imin == "-" ? "-" : us(imin)), (imax == "-" ? "-" : us(imax))
+    }' "$work/console.log")
+[ "$frame_end" != - ] || die "no end-of-frame marker in the guest's trace"
+[ "$lock_on" != - ] || die "the trace shows no rise of gpio $lock_gpio ($LOCK_LINE) after the frame"
+[ "$lock_off" != - ] || die "the trace shows no fall of gpio $lock_gpio ($LOCK_LINE) after it rose"
+milliseconds() { printf '%.1f' "$(echo "($1) * 1000" | bc)"; }
+latency_ms=$(milliseconds "$lock_on - $frame_end")
+held_ms=$(milliseconds "$lock_off - $lock_on")
+within_tolerance() {
+    [ "$(echo "e = $held_ms - $DRIVE_SECS * 1000; (e <= $LOCK_TOLERANCE_MS) && (-e <= $LOCK_TOLERANCE_MS)" | bc)" = 1 ]
+}
+expect "the lock was high for $held_ms ms, not ${DRIVE_SECS}000 ± $LOCK_TOLERANCE_MS ms" \
+    within_tolerance
+
+# The server's rtlog events, "rtlog <index> <field>…", in arrival order.
+awk -F'\t' '$1 == "rtlog"' "$work/server.out" > "$work/rtlog"
+event_index() { # EVENT FIELD=VALUE AFTER: the index of the first such event above index AFTER
+    awk -F'\t' -v event="event=$1" -v field="$2" -v after="$3" '
+        $2 + 0 > after + 0 {
+            has_event = has_field = 0
+            for (i = 3; i <= NF; i++) { if ($i == event) has_event = 1; if ($i == field) has_field = 1 }
+            if (has_event && has_field) { print $2; exit }
+        }' "$work/rtlog"
+}
+granted=$(event_index 0 "cardno=$CARD" 0)
+expect "the server has no access event 0 for card $CARD" test -n "$granted"
+opened=$(event_index 200 eventaddr=1 "${granted:-0}")
+expect "the server has no door-opened event 200 after the access event" test -n "$opened"
+closed=$(event_index 201 eventaddr=1 "${opened:-0}")
+expect "the server has no door-closed event 201 after the opened event" test -n "$closed"
+# The door opened while the lock was released and closed at once: no forced (102) or held-open
+# (28) alarm.
+alarms=$(awk -F'\t' '{ for (i = 3; i <= NF; i++) if ($i == "event=102" || $i == "event=28") print $2 }' "$work/rtlog")
+expect "the door raised alarms (rtlog index $alarms)" test -z "$alarms"
+expect "the rtlog events did not arrive once each in index order: $(cut -f2 "$work/rtlog" | tr '\n' ' ')" \
+    awk -F'\t' 'NR > 1 && $2 + 0 <= last { bad = 1 } { last = $2 + 0 } END { exit bad }' "$work/rtlog"
+
+echo
+echo "full-system QEMU door test ($(sed -n 's/^DOORTEST boot //p' "$work/console.log"))"
+echo "  rtlog events at the server (index event):" \
+    "$(awk -F'\t' '{ for (i = 3; i <= NF; i++) if ($i ~ /^event=/) e = substr($i, 7); printf "%s:%s ", $2, e }' "$work/rtlog")"
+echo "  lock high for ${held_ms} ms (DoorDrivertime ${DRIVE_SECS} s, tolerance ± ${LOCK_TOLERANCE_MS} ms)"
+echo "  Wiegand frame end → lock high: ${latency_ms} ms (guest kernel trace, CLOCK_MONOTONIC;" \
+    "the decoder closes a frame after 30 ms of silence)"
+echo "  Wiegand frames sent: $frames; the last one at the guest kernel: $edges edges," \
+    "pulses ${width_min}-${width_max} µs wide, starting ${interval_min}-${interval_max} µs apart"
+echo "  qemu run ${boot_secs} s, whole script $(($(date +%s) - started)) s"
+if [ ${#failures[@]} -gt 0 ]; then
+    printf '  FAILED: %s\n' "${failures[@]}" >&2
+    die "${#failures[@]} door assertion(s) failed"
+fi
+echo "  passed"
