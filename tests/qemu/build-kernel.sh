@@ -3,10 +3,12 @@
 #
 # Debian's own kernels have no gpio-sim (CONFIG_GPIO_SIM is not set in any flavour), so this
 # builds a small one: Debian's linux-source-6.12 for ARCH=arm, `allnoconfig` plus the fragment
-# tests/qemu/kernel.config, zImage only, no modules. About 3.5 minutes on 2 cores, 1.7 GB of
-# scratch space (removed afterwards) and a 153 MB source package (kept).
+# tests/qemu/kernel.config, zImage only, no modules. About 5.5 minutes on 2 idle cores (10 to 17
+# while other builds shared them), 1.7 GB of scratch space (removed afterwards) and a 153 MB
+# source package (kept).
 #
-# The result is cached outside the repository, keyed on the fragment and the source version:
+# The result is cached outside the repository, keyed on the fragment's options and the source
+# version:
 #   ${XDG_CACHE_HOME:-~/.cache}/push-agent/qemu/kernel/<sha256 prefix>/zImage
 # (PUSH_AGENT_QEMU_CACHE moves the whole cache). A cached kernel is reused without network
 # access; a new fragment or a new linux-source-6.12 in the archive builds a new one.
@@ -24,7 +26,7 @@ trap 'die "build-kernel.sh stopped at line $LINENO"' ERR
 KERNEL_SOURCE_PACKAGE=linux-source-6.12
 fragment=$here/kernel.config
 version=$(apt_candidate "$KERNEL_SOURCE_PACKAGE")
-key=$( (cat "$fragment"; echo "$KERNEL_SOURCE_PACKAGE=$version") | sha256sum | cut -c1-16)
+key=$( (grep '^CONFIG_' "$fragment"; echo "$KERNEL_SOURCE_PACKAGE=$version") | sha256sum | cut -c1-16)
 out=$QEMU_CACHE/kernel/$key
 if [ -s "$out/zImage" ]; then
     log "kernel: cached $out/zImage ($KERNEL_SOURCE_PACKAGE $version)"
@@ -59,7 +61,7 @@ dropped=$(grep -E '^CONFIG_[A-Za-z0-9_]+=' "$fragment" | while read -r line; do
 done)
 [ -z "$dropped" ] || die "the kernel config did not take:$dropped"
 
-log "kernel: make zImage (about 3.5 minutes on 2 cores)"
+log "kernel: make zImage (about 5 minutes on 2 idle cores)"
 kmake -s -j"$(($(nproc) + 1))" zImage >&2
 
 staged=$out.tmp.$$

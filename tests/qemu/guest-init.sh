@@ -1,11 +1,12 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the door test's initramfs (run-door-test.sh packs it with busybox, push-agent, its
 # config and /etc/door-test.env). It plays the hardware around a 1-door controller:
 #   1. creates a gpio-sim bank whose line names are the board file's (qemu-virt.toml);
 #   2. starts push-agent, which talks to the host's fake server at 10.0.2.2 through slirp, and
 #      waits until the server's user, time zone, authorization and door options are applied;
-#   3. sends a 26-bit Wiegand frame by toggling the D0/D1 lines' `pull` attribute (again, up to
-#      3 frames, when the lock does not answer: an emulator stall can stretch a pulse);
+#   3. sends a 26-bit Wiegand frame by toggling the D0/D1 lines' `pull` attribute, and waits
+#      for the lock line to go high;
 #   4. opens and closes the door sensor while the lock is released;
 #   5. waits for the lock line to go back low;
 #   6. waits until every record is uploaded, prints the evidence and powers off.
@@ -118,10 +119,7 @@ echo 'get == 0' > $TRACE/events/gpio/gpio_value/filter
 echo 1 > $TRACE/events/gpio/gpio_value/enable
 echo 'name == "push-agent"' > $TRACE/events/irq/irq_handler_entry/filter
 echo 1 > $TRACE/tracing_on
-# The agent runs on CPU 0 and this script, which plays the reader and the door, on CPU 1: a
-# reader is hardware of its own, and pulses must not wait while the agent polls the server.
-taskset -p 2 $$ > /dev/null
-taskset 1 push-agent -c $CONFIG run > $AGENT_LOG 2>&1 &
+push-agent -c $CONFIG run > $AGENT_LOG 2>&1 &
 AGENT=$!
 say "agent started pid=$AGENT"
 provisioned() {
@@ -131,25 +129,15 @@ provisioned() {
 }
 wait_until 90 "user and door settings from the server" provisioned
 say "provisioned uptime=$(cut -d' ' -f1 /proc/uptime) s"
-# The threads of the agent's line interrupts (irq/N-push-agent, made when it requested its
-# lines) join this script on CPU 1. The kernel takes an edge's timestamp in the interrupt, but
-# queues the event (and, for a line watched on both edges, reads the level that names the edge)
-# in the thread: woken on the other vCPU, the thread can start milliseconds late under TCG, and
-# two pulses in that time become one event. On its CPU it runs at once, as on real hardware.
-for comm in /proc/[0-9]*/comm; do
-    case $(cat "$comm") in
-        irq/*-push-age*) taskset -p 2 "$(basename "$(dirname "$comm")")" > /dev/null ;;
-    esac
-done
-
 # 3. The card: each bit is a low pulse on D0 (0) or D1 (1); the lines idle high (pull-up).
-# A pulse is two writes in one command group to a file kept open. Between them only the thread
-# of the first edge's interrupt runs (it shares this CPU, see above), so the kernel sees pulses
-# of about 110-160 µs under TCG; an `echo > file` each would add 200-500 µs. The first frame
-# after boot is slower (TCG translates the code on first use), and a host stall can stretch any
-# pulse past a both-edge decoder's 300 µs limit: hence up to 3 frames. The pause makes the
-# interval about 1 ms, a typical reader's, inside the decoder's 150 µs-30 ms window; a fork
-# (sleep, usleep) would take several milliseconds, and vary more.
+# A pulse is two writes in one command group to a file kept open. Between them runs only the
+# thread of the first edge's interrupt, which preempts this script at once (the guest has one
+# CPU); it must, for a line watched on both edges: that thread reads the level that names the
+# edge. The kernel sees pulses of about 35-60 µs on the guest's instruction clock (run-door-test.sh
+# runs QEMU with -icount); an `echo > file` each would make them 200-500 µs, past the decoder's
+# 300 µs. The pause makes the interval about 1 ms, a typical reader's, inside the decoder's
+# 150 µs-30 ms window; a fork (sleep, usleep) would take several milliseconds. Should a frame
+# still be refused, up to 3 are sent; the report says how many.
 pause() {
     i=0
     while [ $i -lt 20 ]; do i=$((i + 1)); done

@@ -77,14 +77,15 @@ apt_download() {
     printf '%s\n' "$deb"
 }
 
-# Prints the path of a qemu-system-arm that runs. Installing Debian's qemu-system-arm can take
+# Sets QEMU_BIN to a qemu-system-arm that runs. Installing Debian's qemu-system-arm can take
 # packages away (on this project's machines it removes the qemu-utils backport), so unless one is
 # on PATH, the package and the dependencies the system lacks are unpacked into the cache and run
-# from there with LD_LIBRARY_PATH (qemu_run).
+# from there with LD_LIBRARY_PATH (qemu_library_path). Sets a variable rather than printing, so
+# that it runs in the caller's shell and apt-get update runs once.
 QEMU_ROOT=$QEMU_CACHE/qemu-root
 ensure_qemu() {
     if command -v qemu-system-arm >/dev/null 2>&1; then
-        command -v qemu-system-arm
+        QEMU_BIN=$(command -v qemu-system-arm)
         return
     fi
     if ! qemu_run "$QEMU_ROOT/usr/bin/qemu-system-arm" --version >/dev/null 2>&1; then
@@ -108,7 +109,8 @@ ensure_qemu() {
         qemu_run "$QEMU_ROOT/usr/bin/qemu-system-arm" --version >/dev/null \
             || die "the unpacked qemu-system-arm does not run"
     fi
-    printf '%s\n' "$QEMU_ROOT/usr/bin/qemu-system-arm"
+    # shellcheck disable=SC2034 # read by the script that sources this file
+    QEMU_BIN=$QEMU_ROOT/usr/bin/qemu-system-arm
 }
 
 # The library path under which the qemu-system-arm of ensure_qemu runs.
@@ -121,15 +123,13 @@ qemu_run() {
     LD_LIBRARY_PATH=$(qemu_library_path) "$@"
 }
 
-# Prints the path of an armhf static busybox (Debian's busybox-static:armhf). The system's apt
+# Sets BUSYBOX to an armhf static busybox (Debian's busybox-static:armhf). The system's apt
 # has no armhf lists, so a private apt configuration in the cache fetches the armhf index of the
 # Debian suite the system gets busybox-static from; dpkg's own architectures stay untouched.
 ensure_busybox() {
     local dir=$QEMU_CACHE/busybox-armhf apt_dir=$QEMU_CACHE/apt-armhf source deb
-    if [ -x "$dir/bin/busybox" ]; then
-        printf '%s\n' "$dir/bin/busybox"
-        return
-    fi
+    BUSYBOX=$dir/bin/busybox
+    [ ! -x "$BUSYBOX" ] || return 0
     apt_update_once
     # "500 <uri> <suite>/main amd64 Packages" of the candidate: the same archive, for armhf.
     source=$(apt-cache policy busybox-static \
@@ -155,6 +155,5 @@ CONF
     deb=$(APT_CONFIG=$apt_dir/apt.conf apt_download "$QEMU_CACHE/downloads/busybox" busybox-static:armhf)
     rm -rf "$dir"
     dpkg-deb -x "$deb" "$dir"
-    [ -x "$dir/bin/busybox" ] || die "$deb has no bin/busybox"
-    printf '%s\n' "$dir/bin/busybox"
+    [ -x "$BUSYBOX" ] || die "$deb has no bin/busybox"
 }
