@@ -26,7 +26,8 @@ trap 'die "build-kernel.sh stopped at line $LINENO"' ERR
 KERNEL_SOURCE_PACKAGE=linux-source-6.12
 fragment=$here/kernel.config
 version=$(apt_candidate "$KERNEL_SOURCE_PACKAGE")
-key=$( (grep '^CONFIG_' "$fragment"; echo "$KERNEL_SOURCE_PACKAGE=$version") | sha256sum | cut -c1-16)
+key=$( (grep '^CONFIG_' "$fragment"; echo "$KERNEL_SOURCE_PACKAGE=$version") \
+    | sha256sum | cut -c1-16)
 out=$QEMU_CACHE/kernel/$key
 if [ -s "$out/zImage" ]; then
     log "kernel: cached $out/zImage ($KERNEL_SOURCE_PACKAGE $version)"

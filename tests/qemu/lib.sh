@@ -94,7 +94,8 @@ ensure_qemu() {
         packages=$(apt-get install -s --no-install-recommends qemu-system-arm 2>/dev/null \
             | awk '/^Inst / {print $2}')
         [ -n "$packages" ] || die "apt cannot resolve qemu-system-arm"
-        log "qemu: unpacking qemu-system-arm and $(($(wc -w <<<"$packages") - 1)) dependencies into $QEMU_ROOT"
+        log "qemu: unpacking qemu-system-arm and the $(($(wc -w <<<"$packages") - 1))" \
+            "dependencies this system lacks into $QEMU_ROOT"
         rm -rf "$QEMU_ROOT"
         mkdir -p "$QEMU_ROOT"
         rm -rf "$QEMU_CACHE/downloads/qemu"
@@ -115,7 +116,8 @@ ensure_qemu() {
 
 # The library path under which the qemu-system-arm of ensure_qemu runs.
 qemu_library_path() {
-    printf '%s\n' "$QEMU_ROOT/usr/lib/x86_64-linux-gnu:$QEMU_ROOT/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    local unpacked=$QEMU_ROOT/usr/lib/x86_64-linux-gnu:$QEMU_ROOT/lib/x86_64-linux-gnu
+    printf '%s\n' "$unpacked${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 }
 
 # Runs a command with the libraries unpacked by ensure_qemu on the library path.
@@ -133,7 +135,9 @@ ensure_busybox() {
     apt_update_once
     # "500 <uri> <suite>/main amd64 Packages" of the candidate: the same archive, for armhf.
     source=$(apt-cache policy busybox-static \
-        | awk '$1 ~ /^[0-9]+$/ && $2 ~ /^https?:/ && $3 ~ /\/main$/ {sub("/main", "", $3); print $2, $3; exit}')
+        | awk '$1 ~ /^[0-9]+$/ && $2 ~ /^https?:/ && $3 ~ /\/main$/ {
+                   sub("/main", "", $3); print $2, $3; exit
+               }')
     [ -n "$source" ] || die "apt knows no Debian archive with busybox-static"
     mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
     printf 'deb [arch=armhf signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s main\n' \
@@ -152,7 +156,8 @@ Acquire::Languages "none";
 CONF
     log "busybox: armhf index of $source"
     APT_CONFIG=$apt_dir/apt.conf apt-get update -qq >&2 || die "apt-get update (armhf) failed"
-    deb=$(APT_CONFIG=$apt_dir/apt.conf apt_download "$QEMU_CACHE/downloads/busybox" busybox-static:armhf)
+    deb=$(APT_CONFIG=$apt_dir/apt.conf \
+        apt_download "$QEMU_CACHE/downloads/busybox" busybox-static:armhf)
     rm -rf "$dir"
     dpkg-deb -x "$deb" "$dir"
     [ -x "$BUSYBOX" ] || die "$deb has no bin/busybox"
