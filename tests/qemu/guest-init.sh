@@ -26,6 +26,7 @@ mount -t configfs configfs /sys/kernel/config
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t tmpfs tmpfs /var/lib/push-agent
+# shellcheck source=/dev/null # written by run-door-test.sh
 . /etc/door-test.env
 
 CONFIG=/etc/push-agent/agent.toml

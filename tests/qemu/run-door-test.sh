@@ -300,6 +300,7 @@ alarms=$(awk -F'\t' '
     ' "$work/rtlog")
 expect "the door raised alarms (rtlog index $alarms)" test -z "$alarms"
 indexes=$(cut -f2 "$work/rtlog" | xargs)
+# shellcheck disable=SC2016 # an awk program
 expect "the rtlog events did not arrive once each in index order: $indexes" \
     awk -F'\t' 'NR > 1 && $2 + 0 <= last { bad = 1 } { last = $2 + 0 } END { exit bad }' \
     "$work/rtlog"
