@@ -15,7 +15,7 @@ use crate::access::model::{DoorId, SensorType};
 use crate::clock::{DeviceClock, TimeSource};
 use crate::config::{AgentConfig, BoardConfig, BoardDriver};
 use crate::controller::capabilities::registry_capabilities;
-use crate::controller::{Controller, ControllerInput, DoorCommand, RecordCapacity, SharedStatus};
+use crate::controller::{Controller, ControllerInput, RecordCapacity, RemoteCommand, SharedStatus};
 use crate::engine::{DoorLink, Engine, EngineConfig, Tick};
 use crate::hal::gpio::{self, GpioInputs, InputWiring, ReaderDecoder};
 use crate::hal::{Relays, SimRelays};
@@ -278,7 +278,8 @@ fn start_controller(
     wake_network: impl Fn() + Clone + Send + Sync + 'static,
 ) -> Result<(Arc<Mutex<Controller>>, DoorTimer, OnChange), AppError> {
     let mut controller = Controller::new(store, clock.clone(), relays, board.doors.len())
-        .map_err(|e| AppError::failure(e.to_string()))?;
+        .map_err(|e| AppError::failure(e.to_string()))?
+        .with_aux_outputs(board.aux_outputs.len());
     controller.set_record_capacity(RecordCapacity::new(max_records));
     controller
         .started()
@@ -500,7 +501,7 @@ impl DoorLink for ControllerLink {
         self.status.door_states()
     }
 
-    fn apply(&self, commands: &[DoorCommand], reload: bool) {
+    fn apply(&self, commands: &[RemoteCommand], reload: bool) {
         let mut c = self
             .controller
             .lock()
@@ -508,7 +509,7 @@ impl DoorLink for ControllerLink {
         for &command in commands {
             match c.command(command) {
                 Ok(handled) => log::info!("{}", handled.summary),
-                Err(e) => log::error!("door command {command:?}: {e}"),
+                Err(e) => log::error!("remote command {command:?}: {e}"),
             }
         }
         if reload && let Err(e) = c.reload() {

@@ -8,6 +8,7 @@
 //! command batch was committed, so a command never holds the store's write lock while it waits
 //! for the doors.
 
+pub mod aux;
 pub mod capabilities;
 
 use crate::access::Credential;
@@ -26,6 +27,7 @@ use crate::protocol::security::rtlog::{InOutStatus, RtLog, VerifyType};
 use crate::protocol::security::rtstate::DoorState;
 use crate::protocol::session::Mono;
 use crate::store::{RecordKind, Store, StoreError, Tx, scope};
+use aux::{AuxChange, AuxCommand, AuxOutputs};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Something that happened at the controller's inputs.
@@ -45,6 +47,11 @@ pub enum ControllerInput {
         door: DoorId,
     },
     Tamper,
+    /// Auxiliary input `aux` (1-based) changed: its contact is now made or open.
+    AuxInput {
+        aux: u8,
+        contact_made: bool,
+    },
 }
 
 /// What the controller did about one input, after its records were committed.
@@ -64,6 +71,13 @@ pub struct DoorCommand {
     /// One door, or every door (`None`).
     pub door: Option<DoorId>,
     pub remote: Remote,
+}
+
+/// A remote command (CONTROL DEVICE 01–07) for the doors or the auxiliary outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteCommand {
+    Door(DoorCommand),
+    Aux(AuxCommand),
 }
 
 /// The `rtstate` snapshot shared with the network side: a version that moves on every change,
@@ -94,6 +108,7 @@ pub struct Controller {
     store: Store,
     clock: Arc<DeviceClock>,
     doors: Vec<DoorSlot>,
+    aux_outputs: AuxOutputs,
     relays: Box<dyn Relays>,
     access: AccessState,
     rules: DeviceRules,
@@ -116,6 +131,7 @@ impl Controller {
             store,
             clock,
             doors: Vec::new(),
+            aux_outputs: AuxOutputs::default(),
             relays,
             access: AccessState::default(),
             rules: DeviceRules::default(),
@@ -140,6 +156,12 @@ impl Controller {
         c.finish(outputs, None, String::new())?;
         c.publish(true);
         Ok(c)
+    }
+
+    /// The same controller with `count` auxiliary outputs (1..=count), all off.
+    pub fn with_aux_outputs(mut self, count: usize) -> Controller {
+        self.aux_outputs = AuxOutputs::new(count);
+        self
     }
 
     /// What the network side reads for `rtstate`.
@@ -194,11 +216,51 @@ impl Controller {
                 self.door_input(*door, Input::ExitButton, "exit button")
             }
             ControllerInput::Tamper => self.door_input(TAMPER_DOOR, Input::Tamper, "tamper"),
+            ControllerInput::AuxInput { aux, contact_made } => {
+                let event = aux::aux_input_event(*contact_made);
+                let log = event_log(self.clock.local_now(), u32::from(*aux), event, None);
+                Ok(Handled {
+                    indexes: self.append(&[log])?,
+                    decision: None,
+                    summary: format!("aux input {aux}: event {event}"),
+                })
+            }
         }
     }
 
-    /// Applies a remote command (CONTROL DEVICE) to its doors.
-    pub fn command(&mut self, command: DoorCommand) -> Result<Handled, StoreError> {
+    /// Applies a remote command (CONTROL DEVICE) to its doors or auxiliary outputs.
+    pub fn command(&mut self, command: RemoteCommand) -> Result<Handled, StoreError> {
+        match command {
+            RemoteCommand::Door(command) => self.door_command(command),
+            RemoteCommand::Aux(command) => {
+                let mono = self.clock.now().mono;
+                let changes = self.aux_outputs.command(command, mono);
+                let indexes = self.drive_aux(&changes)?;
+                Ok(Handled {
+                    indexes,
+                    decision: None,
+                    summary: format!("aux outputs: remote {:?}", command.action),
+                })
+            }
+        }
+    }
+
+    /// Moves the auxiliary outputs that changed, then commits their events.
+    fn drive_aux(&mut self, changes: &[AuxChange]) -> Result<Vec<i64>, StoreError> {
+        let mono = self.clock.now().mono;
+        for change in changes {
+            self.relays
+                .set_aux_output(change.aux, change.energised, mono);
+        }
+        let now = self.clock.local_now();
+        let logs: Vec<RtLog> = changes
+            .iter()
+            .filter_map(|c| c.event.map(|e| event_log(now, u32::from(c.aux), e, None)))
+            .collect();
+        self.append(&logs)
+    }
+
+    fn door_command(&mut self, command: DoorCommand) -> Result<Handled, StoreError> {
         let DoorCommand { door, remote } = command;
         let now = self.clock.now().mono;
         let mut outputs = Vec::new();
@@ -210,10 +272,12 @@ impl Controller {
         self.finish(outputs, None, format!("remote {remote:?}"))
     }
 
-    /// Fires the doors' due timers and follows the time zones (keep-open windows, first-card
-    /// periods). Call it at [`Controller::next_deadline`].
+    /// Fires the doors' and aux outputs' due timers and follows the time zones (keep-open
+    /// windows, first-card periods). Call it at [`Controller::next_deadline`].
     pub fn tick(&mut self) -> Result<Handled, StoreError> {
         let mono = self.clock.now().mono;
+        let aux_ended = self.aux_outputs.tick(mono);
+        self.drive_aux(&aux_ended)?;
         let mut outputs: Vec<(DoorId, Output)> = self
             .doors
             .iter_mut()
@@ -274,6 +338,7 @@ impl Controller {
         self.doors
             .iter()
             .filter_map(|s| s.door.next_deadline())
+            .chain(self.aux_outputs.next_deadline())
             .chain(next_minute)
             .min()
     }

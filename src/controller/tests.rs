@@ -9,6 +9,7 @@ use crate::commands::{CommandContext, execute_batch};
 use crate::hal::{RelayChange, SimRelayView, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::options::{ServerOptions, StampTable, UtcOffset};
+use crate::protocol::security::control::OutputAction;
 use crate::protocol::security::rtstate::{AlarmFlags, SensorState};
 use crate::protocol::session::Now;
 use std::path::Path;
@@ -44,6 +45,9 @@ fn office() -> String {
     )
 }
 
+/// The rig's auxiliary outputs.
+const AUX_OUTPUTS: usize = 2;
+
 /// A device with two doors on a file store, a second connection for the network side.
 struct Rig {
     _dir: tempfile::TempDir,
@@ -73,7 +77,7 @@ impl Rig {
             utc_ms: START_UTC_MS,
         }));
         let clock = Arc::new(DeviceClock::new(Box::new(manual.clone()), 0, ZONE));
-        let sim = SimRelays::new(2);
+        let sim = SimRelays::new(2).with_aux_outputs(AUX_OUTPUTS);
         let relays = sim.view();
         let controller = Controller::new(
             Store::open(&path).unwrap(),
@@ -81,7 +85,8 @@ impl Rig {
             wrap(sim, &path),
             2,
         )
-        .unwrap();
+        .unwrap()
+        .with_aux_outputs(AUX_OUTPUTS);
         Rig {
             store: Store::open(&path).unwrap(),
             path,
@@ -138,7 +143,7 @@ impl Rig {
         }
         let seqs: Vec<i64> = replies.iter().map(|r| r.seq).collect();
         self.store.write(|tx| tx.delete_replies(&seqs)).unwrap();
-        for command in effects.door_commands {
+        for command in effects.remote_commands {
             self.controller.command(command).unwrap();
         }
         if effects.access_changed {
@@ -618,6 +623,10 @@ impl Relays for CountingRelays {
         self.committed_at_each_move.lock().unwrap().push(committed);
         self.inner.set_lock(door, energised, now);
     }
+
+    fn set_aux_output(&mut self, aux: u8, energised: bool, now: Mono) {
+        self.inner.set_aux_output(aux, energised, now);
+    }
 }
 
 #[test]
@@ -739,4 +748,73 @@ fn the_default_capacity_is_the_configured_default_and_deletes_one_percent() {
         }
     );
     assert_eq!(RecordCapacity::new(150).delete_batch, 1);
+}
+
+fn aux(aux: Option<u8>, action: OutputAction) -> RemoteCommand {
+    RemoteCommand::Aux(AuxCommand { aux, action })
+}
+
+#[test]
+fn a_remote_aux_opening_drives_the_output_for_its_time_and_is_recorded() {
+    let mut rig = Rig::new();
+    let five = OutputAction::OpenFor(std::num::NonZeroU8::new(5).unwrap());
+    let handled = rig.controller.command(aux(Some(2), five)).unwrap();
+    assert_eq!(handled.indexes.len(), 1);
+    assert_eq!(rig.relays.aux_levels(), [false, true]);
+    // The doors' relays are not the aux outputs.
+    assert_eq!(rig.relays.levels(), [false, false]);
+    assert_eq!(rig.controller.next_deadline(), Some(secs(5)));
+    rig.run_until(Mono(secs(5).0 - 1));
+    assert_eq!(rig.relays.aux_levels(), [false, true]);
+    rig.run_until(secs(5));
+    assert_eq!(rig.relays.aux_levels(), [false, false]);
+    // Event 12 at aux output 2; the timed end is no event.
+    assert_eq!(
+        rig.records(),
+        ["09:00:00 12 pin=0 card=0 door=2 in verify=200"]
+    );
+}
+
+#[test]
+fn normally_open_aux_outputs_stay_on_until_the_server_closes_them() {
+    let mut rig = Rig::new();
+    rig.controller
+        .command(aux(None, OutputAction::NormallyOpen))
+        .unwrap();
+    rig.run_until(secs(3600));
+    assert_eq!(rig.relays.aux_levels(), [true, true]);
+    rig.controller
+        .command(aux(Some(1), OutputAction::Close))
+        .unwrap();
+    assert_eq!(rig.relays.aux_levels(), [false, true]);
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 12 pin=0 card=0 door=1 in verify=200",
+            "09:00:00 12 pin=0 card=0 door=2 in verify=200",
+            "10:00:00 13 pin=0 card=0 door=1 in verify=200",
+        ]
+    );
+}
+
+#[test]
+fn aux_input_changes_are_recorded_at_their_input() {
+    let mut rig = Rig::new();
+    rig.input(ControllerInput::AuxInput {
+        aux: 2,
+        contact_made: true,
+    });
+    rig.input(ControllerInput::AuxInput {
+        aux: 2,
+        contact_made: false,
+    });
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 221 pin=0 card=0 door=2 in verify=200",
+            "09:00:00 220 pin=0 card=0 door=2 in verify=200",
+        ]
+    );
+    // No door moved.
+    assert!(rig.relay_changes().is_empty());
 }

@@ -74,10 +74,11 @@ pub enum GpioError {
     },
 }
 
-/// The lock relays, and the reader LED and buzzer lines held inactive (nothing drives reader
-/// feedback yet; holding the lines keeps anything else from driving them).
+/// The lock relays, the aux outputs, and the reader LED and buzzer lines held inactive (nothing
+/// drives reader feedback yet; holding the lines keeps anything else from driving them).
 pub struct GpioOutputs {
     locks: BTreeMap<DoorId, OutputLine>,
+    aux_outputs: BTreeMap<u8, OutputLine>,
     _indicators: Vec<Request>,
 }
 
@@ -88,17 +89,29 @@ struct OutputLine {
 
 impl Relays for GpioOutputs {
     fn set_lock(&mut self, door: DoorId, energised: bool, _now: Mono) {
-        let Some(lock) = self.locks.get(&door) else {
-            log::error!("relay of door {door} set, but the board has no such door");
-            return;
-        };
+        match self.locks.get(&door) {
+            Some(lock) => lock.set(energised),
+            None => log::error!("relay of door {door} set, but the board has no such door"),
+        }
+    }
+
+    fn set_aux_output(&mut self, aux: u8, energised: bool, _now: Mono) {
+        match self.aux_outputs.get(&aux) {
+            Some(output) => output.set(energised),
+            None => log::error!("aux output {aux} set, but the board has no such output"),
+        }
+    }
+}
+
+impl OutputLine {
+    fn set(&self, energised: bool) {
         let value = if energised {
             Value::Active
         } else {
             Value::Inactive
         };
-        if let Err(e) = lock.request.set_lone_value(value) {
-            log::error!("{}: cannot set the lock relay to {value:?}: {e}", lock.key);
+        if let Err(e) = self.request.set_lone_value(value) {
+            log::error!("{}: cannot set the output to {value:?}: {e}", self.key);
         }
     }
 }
@@ -212,6 +225,7 @@ pub fn open(
     lines: &[ResolvedLine<'_>],
 ) -> Result<(GpioOutputs, GpioInputLines), GpioError> {
     let mut locks = BTreeMap::new();
+    let mut aux_outputs = BTreeMap::new();
     let mut indicators = Vec::new();
     let mut inputs_by_chip: BTreeMap<&PathBuf, Vec<&ResolvedLine<'_>>> = BTreeMap::new();
     for line in lines {
@@ -221,11 +235,17 @@ pub fn open(
                 let key = line.line.key.clone();
                 locks.insert(door, OutputLine { key, request });
             }
+            LineRole::AuxOut(aux) => {
+                let request = request_output(line)?;
+                let key = line.line.key.clone();
+                aux_outputs.insert(aux, OutputLine { key, request });
+            }
             LineRole::Led(_) | LineRole::Buzzer(_) => indicators.push(request_output(line)?),
             LineRole::Rs485De(_) => {}
             LineRole::Sensor(_)
             | LineRole::ExitButton(_)
             | LineRole::Tamper
+            | LineRole::AuxIn(_)
             | LineRole::Wiegand(..) => {
                 inputs_by_chip
                     .entry(&line.address.chip)
@@ -240,6 +260,7 @@ pub fn open(
         .collect::<Result<_, _>>()?;
     let outputs = GpioOutputs {
         locks,
+        aux_outputs,
         _indicators: indicators,
     };
     Ok((outputs, GpioInputLines { requests }))
@@ -332,7 +353,12 @@ fn input_role(board: &BoardConfig, role: LineRole) -> Option<InputRole> {
         LineRole::ExitButton(door) => InputRole::ExitButton(door),
         LineRole::Tamper => InputRole::Tamper,
         LineRole::Wiegand(reader, wire) => InputRole::Wiegand(reader, wire),
-        LineRole::Lock(_) | LineRole::Led(_) | LineRole::Buzzer(_) | LineRole::Rs485De(_) => {
+        LineRole::AuxIn(aux) => InputRole::AuxIn(aux),
+        LineRole::Lock(_)
+        | LineRole::Led(_)
+        | LineRole::Buzzer(_)
+        | LineRole::Rs485De(_)
+        | LineRole::AuxOut(_) => {
             return None;
         }
     })

@@ -8,10 +8,13 @@ use crate::access::model::DoorId;
 use crate::protocol::session::Mono;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The lock relays, one per door.
+/// The lock relays, one per door, and the auxiliary outputs (numbered 1..=n, `AuxOut`
+/// `Address` [seed 003 App 13 table 23]).
 pub trait Relays: Send {
     /// Energises (`true`: the lock is released) or de-energises door `door`'s lock relay.
     fn set_lock(&mut self, door: DoorId, energised: bool, now: Mono);
+    /// Energises (`true`) or de-energises auxiliary output `aux`.
+    fn set_aux_output(&mut self, aux: u8, energised: bool, now: Mono);
 }
 
 /// One relay transition on the simulated board.
@@ -36,6 +39,7 @@ pub struct SimRelays {
 struct SimRelayState {
     levels: Vec<bool>,
     history: std::collections::VecDeque<RelayChange>,
+    aux_levels: Vec<bool>,
 }
 
 impl SimRelays {
@@ -44,8 +48,18 @@ impl SimRelays {
             shared: Arc::new(Mutex::new(SimRelayState {
                 levels: vec![false; doors],
                 history: Default::default(),
+                aux_levels: Vec::new(),
             })),
         }
+    }
+
+    /// The same relays with `count` auxiliary outputs, all off.
+    pub fn with_aux_outputs(self, count: usize) -> SimRelays {
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .aux_levels = vec![false; count];
+        self
     }
 
     pub fn view(&self) -> SimRelayView {
@@ -75,6 +89,17 @@ impl Relays for SimRelays {
             energised,
         });
     }
+
+    fn set_aux_output(&mut self, aux: u8, energised: bool, _now: Mono) {
+        let mut state = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        match usize::from(aux)
+            .checked_sub(1)
+            .and_then(|i| state.aux_levels.get_mut(i))
+        {
+            Some(level) => *level = energised,
+            None => log::error!("aux output {aux} set, but the board has no such output"),
+        }
+    }
 }
 
 /// Read access to the simulated relays.
@@ -89,7 +114,12 @@ impl SimRelayView {
         self.lock().levels.clone()
     }
 
-    /// The transitions remembered, oldest first.
+    /// Each auxiliary output, output 1 first: `true` = energised.
+    pub fn aux_levels(&self) -> Vec<bool> {
+        self.lock().aux_levels.clone()
+    }
+
+    /// The lock relays' transitions remembered, oldest first.
     pub fn history(&self) -> Vec<RelayChange> {
         self.lock().history.iter().copied().collect()
     }
@@ -128,5 +158,19 @@ mod tests {
         );
         relays.set_lock(1, true, Mono(7000));
         assert_eq!(view.levels(), [true, false]);
+    }
+
+    #[test]
+    fn the_sim_aux_outputs_keep_their_levels_apart_from_the_locks() {
+        let mut relays = SimRelays::new(1).with_aux_outputs(2);
+        let view = relays.view();
+        relays.set_aux_output(2, true, Mono(10));
+        relays.set_aux_output(3, true, Mono(10));
+        relays.set_aux_output(0, true, Mono(10));
+        assert_eq!(view.aux_levels(), [false, true]);
+        assert_eq!(view.levels(), [false]);
+        assert!(view.history().is_empty());
+        relays.set_aux_output(2, false, Mono(20));
+        assert_eq!(view.aux_levels(), [false, false]);
     }
 }

@@ -9,7 +9,9 @@
 #      for the lock line to go high;
 #   4. opens and closes the door sensor while the lock is released;
 #   5. waits for the lock line to go back low;
-#   6. waits until every record is uploaded, prints the evidence and powers off.
+#   6. checks that the server's CONTROL DEVICE left aux output 1 high, and makes and opens aux
+#      input 1's contact;
+#   7. waits until every record is uploaded, prints the evidence and powers off.
 # Every line meant for run-door-test.sh starts with "DOORTEST ", the kernel trace with "TRACE ".
 # Timing comes from the kernel trace, not from this script: the lock line's edges are gpio_value
 # events, the Wiegand edges are the interrupts of the agent's line request (irq_handler_entry,
@@ -181,7 +183,17 @@ set_input "$DOOR_LINE" "$DOOR_CLOSED_PULL"
 # 5. The lock goes back low after DoorDrivertime.
 wait_until $((DRIVE_SECS + 5)) "lock relay off" lock_is 0
 
-# 6. Every record at the server: the rtlog backlog is empty (the close event is long made).
+# 6. The aux output the server switched normally open, and the aux input's contact.
+aux_output_high() { [ "$(cat "$(line "$AUX_OUT")/value")" = 1 ]; }
+wait_until 5 "aux output 1 high after CONTROL DEVICE 010102FF" aux_output_high
+mark "aux input made"
+set_input "$AUX_IN" pull-down
+sleep 0.2
+mark "aux input open"
+set_input "$AUX_IN" pull-up
+sleep 0.2
+
+# 7. Every record at the server: the rtlog backlog is empty (the close event is long made).
 uploaded() {
     push-agent -c $CONFIG status > /tmp/status 2>&1 \
         && [ "$(awk '$1 == "rtlog" {print $2}' /tmp/status)" = 0 ]

@@ -14,6 +14,9 @@
 #   - the server received the card's access event (0) and the door's opened (200) and closed
 #     (201) events, in that index order, no forced or held-open alarm, and every rtlog event
 #     once, in index order;
+#   - aux output 1, switched normally open by the server (CONTROL DEVICE 010102FF), is high in
+#     the guest (event 12), and aux input 1's contact made and opened again gives events 221
+#     and 220;
 # and it reports the latency from the end of the Wiegand frame to the lock line going high, and
 # the pulses the guest kernel saw, all from the guest's trace (see guest-init.sh).
 #
@@ -41,8 +44,8 @@ SERIAL=QEMU0000001
 # The board file and its lines (the gpio-sim bank the guest creates, in this order), door 1's
 # lock, sensor and Wiegand reader among them.
 BOARD_FILE=$repo/board/qemu-virt.toml
-LINE_NAMES="LOCK1 DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1 WG1_LED WG1_BEEP"
-INPUT_NAMES="DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1"
+LINE_NAMES="LOCK1 DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1 WG1_LED WG1_BEEP AUX_IN1 AUX_OUT1"
+INPUT_NAMES="DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1 AUX_IN1"
 LOCK_LINE=LOCK1
 QEMU_TIMEOUT_SECS=240
 
@@ -129,6 +132,7 @@ timeout 600 "$host_agent" serve --dialect security --port-file "$work/port" \
     --command "DATA UPDATE timezone TimezoneId=1$all_day" \
     --command $'DATA UPDATE userauthorize Pin=1\tAuthorizeTimezoneId=1\tAuthorizeDoorId=1' \
     --command "SET OPTIONS Door1Drivertime=$DRIVE_SECS,Door1CloseAndLock=0,$door_options" \
+    --command "CONTROL DEVICE 010102FF" \
     > "$work/server.out" 2> "$work/server.err" &
 server_pid=$!
 for _ in $(seq 100); do
@@ -174,6 +178,8 @@ LOCK_LINE=$LOCK_LINE
 DOOR_LINE=DOOR1
 DOOR_OPEN_PULL=pull-down
 DOOR_CLOSED_PULL=pull-up
+AUX_IN=AUX_IN1
+AUX_OUT=AUX_OUT1
 WIEGAND_D0=WG1_D0
 WIEGAND_D1=WG1_D1
 WIEGAND_BITS="$WIEGAND_BITS"
@@ -299,6 +305,12 @@ alarms=$(awk -F'\t' '
     { for (i = 3; i <= NF; i++) if ($i == "event=102" || $i == "event=28") print $2 }
     ' "$work/rtlog")
 expect "the door raised alarms (rtlog index $alarms)" test -z "$alarms"
+aux_on=$(event_index 12 eventaddr=1 0)
+expect "the server has no aux-output event 12 for CONTROL DEVICE 010102FF" test -n "$aux_on"
+aux_made=$(event_index 221 eventaddr=1 0)
+expect "the server has no aux-input event 221 (contact made)" test -n "$aux_made"
+aux_open=$(event_index 220 eventaddr=1 "${aux_made:-0}")
+expect "the server has no aux-input event 220 (contact open) after 221" test -n "$aux_open"
 indexes=$(cut -f2 "$work/rtlog" | xargs)
 # shellcheck disable=SC2016 # an awk program
 expect "the rtlog events did not arrive once each in index order: $indexes" \

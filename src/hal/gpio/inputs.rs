@@ -41,6 +41,8 @@ pub enum InputRole {
     ExitButton(DoorId),
     Tamper,
     Wiegand(ReaderAt, WiegandWire),
+    /// Auxiliary input `n` (1-based): each change is an event (220/221).
+    AuxIn(u8),
 }
 
 /// The start or the end of a pulse on a Wiegand line: the line going active or inactive (the
@@ -133,7 +135,8 @@ impl InputTracker {
 
     /// The contacts' levels read after the request (edges report only changes): each door's
     /// position, and the tamper input if it is already in alarm. A button held at start does
-    /// nothing: only a press is a request to exit.
+    /// nothing: only a press is a request to exit. An aux input's level at start is no event:
+    /// events 220/221 report changes.
     pub fn start(
         &mut self,
         levels: &[(Offset, bool)],
@@ -150,7 +153,10 @@ impl InputTracker {
                     sensor_input(door, contact, active, sensor_type)
                 }
                 InputRole::Tamper if active => Some(ControllerInput::Tamper),
-                InputRole::Tamper | InputRole::ExitButton(_) | InputRole::Wiegand(..) => None,
+                InputRole::Tamper
+                | InputRole::ExitButton(_)
+                | InputRole::Wiegand(..)
+                | InputRole::AuxIn(_) => None,
             };
             steps.extend(input.map(InputStep::Controller));
         }
@@ -190,6 +196,10 @@ impl InputTracker {
             InputRole::Sensor { door, contact } => sensor_input(door, contact, active, sensor_type),
             InputRole::ExitButton(door) if active => Some(ControllerInput::ExitButton { door }),
             InputRole::Tamper if active => Some(ControllerInput::Tamper),
+            InputRole::AuxIn(aux) => Some(ControllerInput::AuxInput {
+                aux,
+                contact_made: active,
+            }),
             InputRole::ExitButton(_) | InputRole::Tamper | InputRole::Wiegand(..) => None,
         };
         input.map(InputStep::Controller).into_iter().collect()

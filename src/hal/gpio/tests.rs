@@ -46,6 +46,7 @@ fn qemu_system() -> FakeChips {
             "/dev/gpiochip1",
             vec![
                 "LOCK1", "DOOR1", "EXIT1", "TAMPER", "WG1_D0", "WG1_D1", "WG1_LED", "WG1_BEEP",
+                "AUX_IN1", "AUX_OUT1",
             ],
         ),
     ])
@@ -81,6 +82,8 @@ fn finds_the_qemu_boards_lines_by_name() {
             ("door[1].readers[1].wiegand.d1", "/dev/gpiochip1 offset 5"),
             ("door[1].readers[1].led", "/dev/gpiochip1 offset 6"),
             ("door[1].readers[1].buzzer", "/dev/gpiochip1 offset 7"),
+            ("aux_in[1].line", "/dev/gpiochip1 offset 8"),
+            ("aux_out[1].line", "/dev/gpiochip1 offset 9"),
         ]
         .map(|(k, a)| (k, a.to_owned()))
     );
@@ -93,7 +96,7 @@ fn a_system_without_gpio_chips_is_named_as_such() {
     assert_eq!(
         e.to_string(),
         "this system has no GPIO chip (no /dev/gpiochip*: the kernel needs CONFIG_GPIOLIB and \
-         CONFIG_GPIO_CDEV), so none of the board's 8 GPIO lines exists here:\n  \
+         CONFIG_GPIO_CDEV), so none of the board's 10 GPIO lines exists here:\n  \
          board.tamper (\"TAMPER\"): no line has this name\n  \
          door[1].lock (\"LOCK1\"): no line has this name\n  \
          door[1].sensor (\"DOOR1\"): no line has this name\n  \
@@ -101,7 +104,9 @@ fn a_system_without_gpio_chips_is_named_as_such() {
          door[1].readers[1].wiegand.d0 (\"WG1_D0\"): no line has this name\n  \
          door[1].readers[1].wiegand.d1 (\"WG1_D1\"): no line has this name\n  \
          door[1].readers[1].led (\"WG1_LED\"): no line has this name\n  \
-         door[1].readers[1].buzzer (\"WG1_BEEP\"): no line has this name"
+         door[1].readers[1].buzzer (\"WG1_BEEP\"): no line has this name\n  \
+         aux_in[1].line (\"AUX_IN1\"): no line has this name\n  \
+         aux_out[1].line (\"AUX_OUT1\"): no line has this name"
     );
 }
 
@@ -110,7 +115,7 @@ fn says_which_lines_are_missing_or_unusable() {
     let board = board_text(
         "[board]\nname = \"t\"\ndriver = \"gpio\"\nopkg_arch = \"all\"\n\
          [[door]]\nlock = \"LOCK1\"\nsensor = \"NOPE\"\n\
-         exit_button = { chip = \"/dev/gpiochip1\", offset = 8 }\n\
+         exit_button = { chip = \"/dev/gpiochip1\", offset = 10 }\n\
          readers = [{ side = \"in\", wiegand = { d0 = \"WG1_D0\", d1 = { chip = \
          \"/dev/gpiochip0\", offset = 2 } } }]\n\
          [[door]]\nlock = { chip = \"/dev/gpiochip1\", offset = 0 }\n\
@@ -123,7 +128,7 @@ fn says_which_lines_are_missing_or_unusable() {
         e.to_string(),
         "5 of the board's 7 GPIO lines are missing or unusable here:\n  \
          door[1].sensor (\"NOPE\"): no line has this name\n  \
-         door[1].exit_button (/dev/gpiochip1 offset 8): the chip has only 8 lines\n  \
+         door[1].exit_button (/dev/gpiochip1 offset 10): the chip has only 10 lines\n  \
          door[1].readers[1].wiegand.d1 (/dev/gpiochip0 offset 2): on /dev/gpiochip0, but \
          door[1].readers[1].wiegand.d0 is on /dev/gpiochip1: a reader's D0 and D1 must share a \
          chip\n  \
@@ -141,7 +146,7 @@ fn the_real_system_lookup_reports_a_missing_line_without_panicking() {
     assert_eq!(system.find_named_line("push-agent-no-such-line"), None);
     assert!(system.chip(Path::new("/dev/null")).is_err());
     if let Err(e) = resolve_lines(&board, &system) {
-        assert_eq!(e.lines, 8);
+        assert_eq!(e.lines, 10);
     }
 }
 
@@ -261,6 +266,30 @@ fn contact_edges_become_inputs_once_per_change() {
             vec![],
         ]
     );
+}
+
+#[test]
+fn an_aux_input_reports_each_change_but_not_its_level_at_start() {
+    const AUX: Offset = 9;
+    let mut t = InputTracker::new([(AUX, InputRole::AuxIn(2))]);
+    let none = server_says(SensorType::None);
+    assert_eq!(t.contacts().collect::<Vec<_>>(), [AUX]);
+    assert_eq!(t.start(&[(AUX, true)], &none), []);
+    let aux = |contact_made| {
+        vec![InputStep::Controller(ControllerInput::AuxInput {
+            aux: 2,
+            contact_made,
+        })]
+    };
+    let steps: Vec<Vec<InputStep>> = [
+        edge(AUX, true, 100, 1),
+        edge(AUX, false, 200, 2),
+        edge(AUX, true, 300, 3),
+    ]
+    .iter()
+    .map(|e| t.edge(e, &none))
+    .collect();
+    assert_eq!(steps, [vec![], aux(false), aux(true)]);
 }
 
 #[test]
