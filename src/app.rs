@@ -300,9 +300,10 @@ fn start_controller(
     Ok((controller, timer, on_change))
 }
 
-/// The GPIO board: its lines found and requested, the controller on its lock relays, and the
-/// input threads feeding it. A line missing on this system is a configuration error; a line
-/// that exists but cannot be requested (busy, no permission) is a start failure.
+/// The GPIO board: its lines found and requested, the controller on its lock relays and reader
+/// LEDs and buzzers, and the input threads feeding it. A line missing on this system is a
+/// configuration error; a line that exists but cannot be requested (busy, no permission) is a
+/// start failure.
 fn gpio_board(
     store: Store,
     settings: Store,
@@ -315,8 +316,9 @@ fn gpio_board(
     let name = &board.board.name;
     let lines = gpio::resolve_lines(board, &gpio::LinuxGpio)
         .map_err(|e| AppError::config(format!("board {name}: {e}")))?;
-    let (outputs, inputs) =
-        gpio::open(board, &lines).map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let started = |e: gpio::GpioError| AppError::failure(format!("board {name}: {e}"));
+    let (outputs, indicators, inputs) = gpio::open(board, &lines).map_err(started)?;
+    let feedback = indicators.start(clock.clone()).map_err(started)?;
     let (controller, timer, on_change) = start_controller(
         store,
         clock,
@@ -326,6 +328,7 @@ fn gpio_board(
         engine,
         wake_network,
     )?;
+    lock(&controller).set_reader_feedback(Box::new(feedback));
     let status = lock(&controller).status();
     let on_input = move |input: ControllerInput| {
         if handle_input(&controller, &status, &input) {
@@ -351,9 +354,7 @@ fn gpio_board(
         sensor_type: Arc::new(sensor_type),
         decoder: Arc::new(|reader| Box::new(ReaderDecoder::new(reader))),
     };
-    let inputs = inputs
-        .start(&wiring)
-        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let inputs = inputs.start(&wiring).map_err(started)?;
     log::info!(
         "GPIO board {name}: {} lines found and requested",
         lines.len()
