@@ -8,8 +8,8 @@
 //! board's inputs (the sim socket, or on a GPIO board the input threads of [`crate::hal::gpio`]),
 //! a door-timer thread that ticks it at its deadlines, and the network loop, which reads the door
 //! state for `rtstate` and applies remote commands after their batch is committed (never inside
-//! a store transaction). A GPIO board runs the security dialect only ([`check_dialect`]) and has
-//! no control socket.
+//! a store transaction). A GPIO board runs the security dialect only ([`check_dialect`]); its
+//! control socket answers only `relays`, for `push-agent status`.
 
 use crate::access::model::{DoorId, SensorType};
 use crate::clock::{DeviceClock, TimeSource};
@@ -188,7 +188,7 @@ impl Agent {
             }
             // check_dialect let only the security dialect through.
             BoardDriver::Gpio => {
-                let (timer, inputs) = gpio_board(
+                let (timer, inputs, status) = gpio_board(
                     open()?,
                     open()?,
                     &clock,
@@ -197,7 +197,13 @@ impl Agent {
                     &mut engine,
                     wake_network,
                 )?;
-                (None, Some(timer), Some(inputs))
+                let socket = cfg.storage.sim_socket();
+                let control = SimControl::start(&socket, SimBoard::GpioDoors(status), || {})
+                    .map_err(|e| {
+                        AppError::failure(format!("status socket {}: {e}", socket.display()))
+                    })?;
+                log::info!("GPIO board: status socket {}", socket.display());
+                (Some(control), Some(timer), Some(inputs))
             }
         };
         log::info!(
@@ -301,9 +307,10 @@ fn start_controller(
     Ok((controller, timer, on_change))
 }
 
-/// The GPIO board: its lines found and requested, the controller on its lock relays, and the
-/// input threads feeding it. A line missing on this system is a configuration error; a line
-/// that exists but cannot be requested (busy, no permission) is a start failure.
+/// The GPIO board: its lines found and requested, the controller on its lock relays and reader
+/// LEDs and buzzers, the input threads feeding it, and its doors' state. A line missing on this
+/// system is a configuration error; a line that exists but cannot be requested (busy, no
+/// permission) is a start failure.
 fn gpio_board(
     store: Store,
     settings: Store,
@@ -312,12 +319,13 @@ fn gpio_board(
     max_records: u64,
     engine: &mut Engine,
     wake_network: impl Fn() + Clone + Send + Sync + 'static,
-) -> Result<(DoorTimer, GpioInputs), AppError> {
+) -> Result<(DoorTimer, GpioInputs, SharedStatus), AppError> {
     let name = &board.board.name;
     let lines = gpio::resolve_lines(board, &gpio::LinuxGpio)
         .map_err(|e| AppError::config(format!("board {name}: {e}")))?;
-    let (outputs, inputs) =
-        gpio::open(board, &lines).map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let started = |e: gpio::GpioError| AppError::failure(format!("board {name}: {e}"));
+    let (outputs, indicators, inputs) = gpio::open(board, &lines).map_err(started)?;
+    let feedback = indicators.start(clock.clone()).map_err(started)?;
     let (controller, timer, on_change) = start_controller(
         store,
         clock,
@@ -327,7 +335,9 @@ fn gpio_board(
         engine,
         wake_network,
     )?;
+    lock(&controller).set_reader_feedback(Box::new(feedback));
     let status = lock(&controller).status();
+    let doors = status.clone();
     let on_input = move |input: ControllerInput| {
         if handle_input(&controller, &status, &input) {
             on_change();
@@ -352,14 +362,12 @@ fn gpio_board(
         sensor_type: Arc::new(sensor_type),
         decoder: Arc::new(|reader| Box::new(ReaderDecoder::new(reader))),
     };
-    let inputs = inputs
-        .start(&wiring)
-        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let inputs = inputs.start(&wiring).map_err(started)?;
     log::info!(
         "GPIO board {name}: {} lines found and requested",
         lines.len()
     );
-    Ok((timer, inputs))
+    Ok((timer, inputs, doors))
 }
 
 /// Hands one input to the controller; true when records were committed or a door's state moved

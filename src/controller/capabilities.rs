@@ -5,7 +5,7 @@
 
 use crate::access::control::event;
 use crate::config::{AgentConfig, BoardConfig};
-use crate::controller::{RECORDS_NEARLY_FULL, aux};
+use crate::controller::{RECORDS_NEARLY_FULL, WRONG_WIEGAND_FORMAT, aux};
 use crate::door::DoorEvent;
 use crate::protocol::security::bitmaps::{
     ExtendedEventClass, OutOfRange, event_types, fun_list, new_event_types, verify_styles,
@@ -123,6 +123,12 @@ pub fn registry_capabilities(
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let aux_in_events = [aux::AUX_INPUT_OPENED, aux::AUX_INPUT_SHORTED];
     let aux_out_events = [aux::AUX_OUTPUT_ON, aux::AUX_OUTPUT_OFF];
+    // Event 42 comes from the Wiegand decoder: only a board with a Wiegand reader logs it.
+    let wiegand = board
+        .doors
+        .iter()
+        .flat_map(|d| &d.readers)
+        .any(|r| r.wiegand.is_some());
     let events = DECISION_EVENTS
         .into_iter()
         .chain(DOOR_EVENTS.map(DoorEvent::code))
@@ -136,7 +142,8 @@ pub fn registry_capabilities(
             aux_out_events
                 .into_iter()
                 .filter(|_| !board.aux_outputs.is_empty()),
-        );
+        )
+        .chain(wiegand.then_some(WRONG_WIEGAND_FORMAT));
     let caps = Capabilities {
         device_type: "acc".to_owned(),
         device_name: format!("push-agent/{}", board.board.name),
@@ -279,6 +286,22 @@ mod tests {
             "{body}"
         );
         assert!(!body.contains("authKey"), "{body}");
+    }
+
+    #[test]
+    fn a_board_with_a_wiegand_reader_also_logs_event_42() {
+        let board = config::load_board(&format!(
+            "{}/board/qemu-virt.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let body = registry_capabilities(&agent(), &board)
+            .unwrap()
+            .encode()
+            .unwrap();
+        // Byte 5 (events 40–47): 41 as on the sim board, and 42. (Byte 1 has the aux output's
+        // 12 and 13: the board has one.)
+        assert!(body.contains(",EventTypes=9F3FF07FC0063F80"), "{body}");
     }
 
     #[test]

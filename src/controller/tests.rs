@@ -6,7 +6,7 @@
 use super::*;
 use crate::clock::ManualClock;
 use crate::commands::{CommandContext, execute_batch};
-use crate::hal::{RelayChange, SimRelayView, SimRelays};
+use crate::hal::{RelayChange, SimFeedback, SimRelayView, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::options::{ServerOptions, StampTable, UtcOffset};
 use crate::protocol::security::control::OutputAction;
@@ -817,4 +817,167 @@ fn aux_input_changes_are_recorded_at_their_input() {
     );
     // No door moved.
     assert!(rig.relay_changes().is_empty());
+}
+
+/// What a reader was showing, and what had happened by then.
+#[derive(Debug, PartialEq, Eq)]
+struct Shown {
+    at: Mono,
+    reader: ReaderAt,
+    feedback: Feedback,
+    /// The relays' levels, door 1 first.
+    relays: Vec<bool>,
+    /// Records committed.
+    committed: i64,
+}
+
+/// Readers that note, at each feedback, the relays' levels and the records committed.
+struct SpyFeedback {
+    relays: SimRelayView,
+    store: Store,
+    shown: Arc<Mutex<Vec<Shown>>>,
+}
+
+impl ReaderFeedback for SpyFeedback {
+    fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono) {
+        let committed = self.store.read(|tx| tx.count_all_records()).unwrap();
+        self.shown.lock().unwrap().push(Shown {
+            at: now,
+            reader,
+            feedback,
+            relays: self.relays.levels(),
+            committed,
+        });
+    }
+}
+
+/// A rig with the office's rules whose readers are spied on; the device's start is recorded.
+fn spied_rig() -> (Rig, Arc<Mutex<Vec<Shown>>>) {
+    let mut rig = Rig::new();
+    rig.server(&office());
+    rig.controller.started().unwrap();
+    rig.records();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    rig.controller.set_reader_feedback(Box::new(SpyFeedback {
+        relays: rig.relays.clone(),
+        store: Store::open(&rig.path).unwrap(),
+        shown: shown.clone(),
+    }));
+    (rig, shown)
+}
+
+fn door1_reader(side: ReaderSide) -> ReaderAt {
+    ReaderAt { door: 1, side }
+}
+
+#[test]
+fn a_grant_shows_at_the_reader_after_the_relay_moved_and_before_the_record() {
+    let (mut rig, shown) = spied_rig();
+    rig.run_until(secs(2));
+    rig.swipe(123, Direction::Out);
+    assert_eq!(
+        *shown.lock().unwrap(),
+        [Shown {
+            at: secs(2),
+            reader: door1_reader(ReaderSide::Out),
+            feedback: Feedback::Granted,
+            relays: vec![true, false],
+            committed: 1,
+        }],
+        "the relay on, only the start record (206) committed"
+    );
+    assert_eq!(rig.relay_changes(), [up(secs(2))]);
+    assert_eq!(
+        rig.records(),
+        ["09:00:02 0 pin=1 card=123 door=1 out verify=4"]
+    );
+}
+
+#[test]
+fn a_refusal_shows_denied_and_inputs_that_are_no_credential_show_nothing() {
+    let (mut rig, shown) = spied_rig();
+    rig.swipe(999, Direction::In);
+    rig.input(ControllerInput::ExitButton { door: 1 });
+    rig.sensor(DoorPosition::Open);
+    rig.input(ControllerInput::Tamper);
+    // A credential at a door the board lacks is no reader's.
+    rig.input(ControllerInput::Credential {
+        credential: Credential::Card(123),
+        door: 3,
+        side: Direction::In,
+    });
+    assert_eq!(
+        *shown.lock().unwrap(),
+        [Shown {
+            at: T0,
+            reader: door1_reader(ReaderSide::In),
+            feedback: Feedback::Denied,
+            relays: vec![false, false],
+            committed: 1,
+        }]
+    );
+    assert_eq!(
+        rig.records()[0],
+        "09:00:00 27 pin=0 card=999 door=1 in verify=4"
+    );
+}
+
+#[test]
+fn a_bad_wiegand_frame_is_refused_at_its_reader_and_logged_as_event_42() {
+    let (mut rig, shown) = spied_rig();
+    let (version, _) = rig.controller.status().door_states();
+    let handled = rig.input(ControllerInput::BadWiegandFrame {
+        door: 1,
+        side: Direction::Out,
+    });
+    assert_eq!(handled.indexes.len(), 1);
+    assert_eq!(handled.summary, "door 1: unreadable card (event 42)");
+    assert_eq!(
+        rig.records(),
+        ["09:00:00 42 pin=0 card=0 door=1 out verify=4"]
+    );
+    assert_eq!(
+        *shown.lock().unwrap(),
+        [Shown {
+            at: T0,
+            reader: door1_reader(ReaderSide::Out),
+            feedback: Feedback::Denied,
+            relays: vec![false, false],
+            committed: 1,
+        }]
+    );
+    rig.run_until(secs(60));
+    assert_eq!(rig.relay_changes(), []);
+    assert_eq!(rig.controller.status().door_states().0, version);
+    // At a door the board lacks: nothing.
+    let handled = rig.input(ControllerInput::BadWiegandFrame {
+        door: 3,
+        side: Direction::In,
+    });
+    assert_eq!(handled.indexes, []);
+    assert_eq!(shown.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn the_sim_readers_show_each_decision_in_order() {
+    let mut rig = Rig::new();
+    rig.server(&office());
+    let readers = SimFeedback::default();
+    let view = readers.view();
+    rig.controller.set_reader_feedback(Box::new(readers));
+    rig.swipe(123, Direction::In);
+    rig.run_until(secs(1));
+    rig.swipe(999, Direction::Out);
+    let shown: Vec<(Mono, ReaderSide, Feedback)> = view
+        .shown()
+        .iter()
+        .map(|s| (s.at, s.reader.side, s.feedback))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (T0, ReaderSide::In, Feedback::Granted),
+            (secs(1), ReaderSide::Out, Feedback::Denied)
+        ]
+    );
 }

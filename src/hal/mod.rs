@@ -5,7 +5,9 @@ pub mod gpio;
 pub mod wiegand;
 
 use crate::access::model::DoorId;
+use crate::config::board::ReaderAt;
 use crate::protocol::session::Mono;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The lock relays, one per door, and the auxiliary outputs (numbered 1..=n, `AuxOut`
@@ -25,8 +27,9 @@ pub struct RelayChange {
     pub energised: bool,
 }
 
-/// Most transitions the simulated board remembers; older ones are dropped first.
-const SIM_RELAY_HISTORY: usize = 4096;
+/// Most relay transitions, and most feedback shown, the simulated board remembers; older ones are
+/// dropped first.
+const SIM_HISTORY: usize = 4096;
 
 /// The simulated board's relays: their levels and recent transitions, readable from other threads
 /// (the control socket, tests) through a [`SimRelayView`].
@@ -38,7 +41,7 @@ pub struct SimRelays {
 #[derive(Debug, Default)]
 struct SimRelayState {
     levels: Vec<bool>,
-    history: std::collections::VecDeque<RelayChange>,
+    history: VecDeque<RelayChange>,
     aux_levels: Vec<bool>,
 }
 
@@ -80,7 +83,7 @@ impl Relays for SimRelays {
             return;
         };
         *level = energised;
-        if state.history.len() == SIM_RELAY_HISTORY {
+        if state.history.len() == SIM_HISTORY {
             state.history.pop_front();
         }
         state.history.push_back(RelayChange {
@@ -129,9 +132,78 @@ impl SimRelayView {
     }
 }
 
+/// What a reader shows its user after a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    Granted,
+    Denied,
+}
+
+/// Reader LEDs and buzzers: on a Wiegand reader the board's LED/buzzer GPIO lines, on an OSDP
+/// reader osdp_LED/osdp_BUZ commands. Never blocks (the door does not wait for feedback).
+pub trait ReaderFeedback: Send {
+    fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono);
+}
+
+/// One feedback shown on the simulated board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedbackShown {
+    pub at: Mono,
+    pub reader: ReaderAt,
+    pub feedback: Feedback,
+}
+
+/// The simulated board's readers: the feedback they showed, readable from other threads (tests)
+/// through a [`SimFeedbackView`].
+#[derive(Debug, Clone, Default)]
+pub struct SimFeedback {
+    shown: Arc<Mutex<VecDeque<FeedbackShown>>>,
+}
+
+impl SimFeedback {
+    pub fn view(&self) -> SimFeedbackView {
+        SimFeedbackView {
+            shown: self.shown.clone(),
+        }
+    }
+}
+
+impl ReaderFeedback for SimFeedback {
+    fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono) {
+        let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        if shown.len() == SIM_HISTORY {
+            shown.pop_front();
+        }
+        shown.push_back(FeedbackShown {
+            at: now,
+            reader,
+            feedback,
+        });
+    }
+}
+
+/// Read access to the simulated readers' feedback.
+#[derive(Debug, Clone)]
+pub struct SimFeedbackView {
+    shown: Arc<Mutex<VecDeque<FeedbackShown>>>,
+}
+
+impl SimFeedbackView {
+    /// The feedback remembered, oldest first.
+    pub fn shown(&self) -> Vec<FeedbackShown> {
+        self.shown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ReaderSide;
 
     #[test]
     fn the_sim_relays_keep_levels_and_history() {
@@ -172,5 +244,32 @@ mod tests {
         assert!(view.history().is_empty());
         relays.set_aux_output(2, false, Mono(20));
         assert_eq!(view.aux_levels(), [false, false]);
+    }
+
+    #[test]
+    fn the_sim_readers_keep_the_feedback_shown_in_order() {
+        let mut readers = SimFeedback::default();
+        let view = readers.view();
+        let door_2_out = ReaderAt {
+            door: 2,
+            side: ReaderSide::Out,
+        };
+        readers.show(door_2_out, Feedback::Denied, Mono(10));
+        readers.show(door_2_out, Feedback::Granted, Mono(20));
+        assert_eq!(
+            view.shown(),
+            [
+                FeedbackShown {
+                    at: Mono(10),
+                    reader: door_2_out,
+                    feedback: Feedback::Denied
+                },
+                FeedbackShown {
+                    at: Mono(20),
+                    reader: door_2_out,
+                    feedback: Feedback::Granted
+                }
+            ]
+        );
     }
 }

@@ -19,6 +19,7 @@ use crate::access::model::{Direction, DoorId, SensorType};
 use crate::config::board::{ReaderAt, SensorContact, WiegandWire};
 use crate::controller::ControllerInput;
 use crate::door::DoorPosition;
+use crate::hal::wiegand::WiegandError;
 use gpiocdev::line::{EdgeEvent, EdgeKind, Offset};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -75,12 +76,25 @@ pub enum InputStep {
     FrameEnd(ReaderAt),
 }
 
-/// Where a decoded Wiegand frame becomes an access attempt at its reader.
-pub fn card_presented(reader: ReaderAt, card: u64) -> ControllerInput {
-    ControllerInput::Credential {
-        credential: Credential::Card(card),
-        door: reader.door,
-        side: Direction::from(reader.side),
+/// What one Wiegand frame at a reader came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameRead {
+    Card(u64),
+    /// The frame did not decode (the decoder logged why).
+    Refused(WiegandError),
+}
+
+/// Where a Wiegand frame becomes an input at its reader: a card an access attempt, a frame that
+/// did not decode App 2 event 42.
+pub fn frame_input(reader: ReaderAt, read: FrameRead) -> ControllerInput {
+    let (door, side) = (reader.door, Direction::from(reader.side));
+    match read {
+        FrameRead::Card(card) => ControllerInput::Credential {
+            credential: Credential::Card(card),
+            door,
+            side,
+        },
+        FrameRead::Refused(_) => ControllerInput::BadWiegandFrame { door, side },
     }
 }
 
