@@ -110,7 +110,10 @@ done
 # The gpio trace events carry global numbers: the bank's base plus the offset.
 base=$(sed -n 's/^gpiochip[0-9]*: GPIOs \([0-9]*\)-.*door-test.*/\1/p' /sys/kernel/debug/gpio)
 say "gpio-sim $(cat $bank/bank0/chip_name) base $base lines $LINE_NAMES"
-say "lock-gpio $((base + $(eval "echo \$OFFSET_$LOCK_LINE")))"
+gpio_number() { echo $((base + $(eval "echo \$OFFSET_$1"))); }
+say "lock-gpio $(gpio_number "$LOCK_LINE")"
+say "led-gpio $(gpio_number "$LED_LINE")"
+say "beep-gpio $(gpio_number "$BEEP_LINE")"
 
 # 2. The network (slirp: the host is 10.0.2.2), the trace, the agent.
 ip link set lo up

@@ -14,6 +14,8 @@
 #   - the server received the card's access event (0) and the door's opened (200) and closed
 #     (201) events, in that index order, no forced or held-open alarm, and every rtlog event
 #     once, in index order;
+#   - the reader's LED line was high for LED_GRANT_MS, and its buzzer line pulsed once (one
+#     beep: a grant), after the frame;
 #   - aux output 1, switched normally open by the server (CONTROL DEVICE 010102FF), is high in
 #     the guest (event 12), and aux input 1's contact made and opened again gives events 221
 #     and 220;
@@ -47,6 +49,10 @@ BOARD_FILE=$repo/board/qemu-virt.toml
 LINE_NAMES="LOCK1 DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1 WG1_LED WG1_BEEP AUX_IN1 AUX_OUT1"
 INPUT_NAMES="DOOR1 EXIT1 TAMPER WG1_D0 WG1_D1 AUX_IN1"
 LOCK_LINE=LOCK1
+LED_LINE=WG1_LED
+BEEP_LINE=WG1_BEEP
+# The reader's feedback on a grant (src/hal/gpio/indicators.rs): the LED on for 1 s, one beep.
+LED_GRANT_MS=1000
 QEMU_TIMEOUT_SECS=240
 
 # The 26 bits, first sent first: even parity over bits 2-13, 8 bits of facility code, 16 of card
@@ -175,6 +181,8 @@ cat > "$root/etc/door-test.env" <<EOF
 LINE_NAMES="$LINE_NAMES"
 INPUT_NAMES="$INPUT_NAMES"
 LOCK_LINE=$LOCK_LINE
+LED_LINE=$LED_LINE
+BEEP_LINE=$BEEP_LINE
 DOOR_LINE=DOOR1
 DOOR_OPEN_PULL=pull-down
 DOOR_CLOSED_PULL=pull-up
@@ -271,6 +279,38 @@ read -r frame_end lock_on lock_off edges width_min width_max interval_min interv
 expect "the trace shows $edges interrupts for the $bit_count-bit frame, not one or two a bit" \
     test "$edges" -eq "$bit_count" -o "$edges" -eq $((2 * bit_count))
 milliseconds() { printf '%.1f' "$(echo "($1) * 1000" | bc)"; }
+
+# pulses_after GPIO TIME: the pulses (set 1 … set 0) of GPIO in the trace after TIME: their
+# count and the first one's width in ms ("-" without any).
+pulses_after() {
+    awk -v gpio="$1" -v after="$2" '
+    /^TRACE / && /gpio_value: / {
+        for (i = 2; i <= NF; i++)
+            if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1); break }
+        if (t + 0 < after + 0) next
+        if ($0 ~ ("gpio_value: " gpio " set 1") && rose == "") rose = t
+        else if ($0 ~ ("gpio_value: " gpio " set 0") && rose != "") {
+            if (n++ == 0) width = t - rose
+            rose = ""
+        }
+    }
+    END { print n + 0, (n ? sprintf("%.1f", width * 1000) : "-") }' "$work/console.log"
+}
+led_gpio=$(sed -n 's/^DOORTEST led-gpio //p' "$work/console.log")
+beep_gpio=$(sed -n 's/^DOORTEST beep-gpio //p' "$work/console.log")
+read -r led_pulses led_ms < <(pulses_after "$led_gpio" "$frame_end")
+read -r beep_pulses beep_ms < <(pulses_after "$beep_gpio" "$frame_end")
+led_within_tolerance() {
+    [ "$led_ms" != - ] || return 1
+    local error="$led_ms - $LED_GRANT_MS"
+    [ "$(echo "($error <= $LOCK_TOLERANCE_MS) && (-($error) <= $LOCK_TOLERANCE_MS)" | bc)" = 1 ]
+}
+expect "the reader's LED ($LED_LINE) pulsed $led_pulses times after the frame, not once" \
+    test "$led_pulses" -eq 1
+expect "the reader's LED was on for $led_ms ms, not $LED_GRANT_MS ± $LOCK_TOLERANCE_MS ms" \
+    led_within_tolerance
+expect "the reader's buzzer ($BEEP_LINE) beeped $beep_pulses times after the frame, not once" \
+    test "$beep_pulses" -eq 1
 latency_ms=$(milliseconds "$lock_on - $frame_end")
 held_ms=$(milliseconds "$lock_off - $lock_on")
 within_tolerance() {
@@ -322,6 +362,7 @@ echo "full-system QEMU door test ($(sed -n 's/^DOORTEST boot //p' "$work/console
 echo "  rtlog events at the server (index:event):" "$(awk -F'\t' '
     { for (i = 3; i <= NF; i++) if ($i ~ /^event=/) e = substr($i, 7); printf "%s:%s ", $2, e }
     ' "$work/rtlog")"
+echo "  reader feedback: LED on for ${led_ms} ms, ${beep_pulses} beep of ${beep_ms} ms"
 echo "  lock high for ${held_ms} ms" \
     "(DoorDrivertime ${DRIVE_SECS} s, tolerance ± ${LOCK_TOLERANCE_MS} ms)"
 echo "  Wiegand frame end → lock high: ${latency_ms} ms (guest kernel trace, CLOCK_MONOTONIC;" \
