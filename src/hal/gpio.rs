@@ -35,6 +35,7 @@ pub use lines::{
     resolve_lines,
 };
 
+use super::keypad::{KeypadEntry, KeypadStep};
 use super::{Feedback, ReaderFeedback, Relays, wiegand};
 use crate::access::model::{DoorId, SensorType};
 use crate::clock::DeviceClock;
@@ -306,6 +307,9 @@ pub struct ReaderDecoder {
     seqnos: [Option<u32>; 2],
     /// Frames the decoder closed on an edge's arrival, before the shell's frame end.
     closed: Vec<wiegand::FrameResult>,
+    keypad: KeypadEntry,
+    /// The kernel time of the latest edge: when a key's burst was sent.
+    last_edge_ns: u64,
 }
 
 impl ReaderDecoder {
@@ -316,6 +320,8 @@ impl ReaderDecoder {
             formats: wiegand::ReaderFormats::default(),
             seqnos: [None; 2],
             closed: Vec::new(),
+            keypad: KeypadEntry::default(),
+            last_edge_ns: 0,
         }
     }
 }
@@ -326,6 +332,7 @@ impl WiegandDecode for ReaderDecoder {
             WiegandWire::D0 => (wiegand::Line::D0, 0),
             WiegandWire::D1 => (wiegand::Line::D1, 1),
         };
+        self.last_edge_ns = edge.timestamp_ns;
         if self.seqnos[slot].is_some_and(|prev| edge.seqno != prev.wrapping_add(1)) {
             self.edges.events_lost(edge.timestamp_ns);
         }
@@ -351,10 +358,13 @@ impl WiegandDecode for ReaderDecoder {
         for frame in std::mem::take(&mut self.closed) {
             match frame.and_then(|f| self.formats.decode(&f)) {
                 Ok(wiegand::Reading::Card(read)) => reads.push(FrameRead::Card(read.number)),
-                Ok(wiegand::Reading::Key(key)) => log::info!(
-                    "{} reader: keypad key {key:?} ignored: keypad entry on Wiegand readers is not supported",
-                    self.reader
-                ),
+                Ok(wiegand::Reading::Key(key)) => match self.keypad.key(key, self.last_edge_ns) {
+                    KeypadStep::Pending => {}
+                    KeypadStep::Submitted(typed) => reads.push(FrameRead::Typed(typed)),
+                    KeypadStep::Discarded => {
+                        log::info!("{} reader: empty or overlong keypad entry", self.reader);
+                    }
+                },
                 Err(e) if e.is_noise() => log::debug!("{} reader: line noise: {e}", self.reader),
                 Err(e) => {
                     log::warn!("{} reader: Wiegand frame refused: {e}", self.reader);

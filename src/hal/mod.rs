@@ -2,6 +2,7 @@
 //! simulated board and on a terminal. The simulated board keeps everything in memory.
 
 pub mod gpio;
+pub mod keypad;
 pub mod wiegand;
 
 use crate::access::model::DoorId;

@@ -19,6 +19,7 @@ use crate::access::model::{Direction, DoorId, SensorType};
 use crate::config::board::{ReaderAt, SensorContact, WiegandWire};
 use crate::controller::ControllerInput;
 use crate::door::DoorPosition;
+use crate::hal::keypad::Password;
 use crate::hal::wiegand::WiegandError;
 use gpiocdev::line::{EdgeEvent, EdgeKind, Offset};
 use std::collections::BTreeMap;
@@ -77,20 +78,28 @@ pub enum InputStep {
 }
 
 /// What one Wiegand frame at a reader came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameRead {
     Card(u64),
+    /// The last key of a keypad entry (`#`): the digits typed before it
+    /// ([`crate::hal::keypad::KeypadEntry`]).
+    Typed(Password),
     /// The frame did not decode (the decoder logged why).
     Refused(WiegandError),
 }
 
-/// Where a Wiegand frame becomes an input at its reader: a card an access attempt, a frame that
-/// did not decode App 2 event 42.
+/// Where a Wiegand frame becomes an input at its reader: a card or a typed password an access
+/// attempt, a frame that did not decode App 2 event 42.
 pub fn frame_input(reader: ReaderAt, read: FrameRead) -> ControllerInput {
     let (door, side) = (reader.door, Direction::from(reader.side));
     match read {
         FrameRead::Card(card) => ControllerInput::Credential {
             credential: Credential::Card(card),
+            door,
+            side,
+        },
+        FrameRead::Typed(Password(digits)) => ControllerInput::Credential {
+            credential: Credential::Password(digits),
             door,
             side,
         },

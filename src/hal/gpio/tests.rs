@@ -5,6 +5,7 @@ use crate::access::model::Direction;
 use crate::config::board::{ReaderSide, SensorContact, WiegandWire};
 use crate::config::{ConfigError, load_board};
 use crate::door::DoorPosition;
+use crate::hal::keypad::Password;
 use gpiocdev::line::{EdgeEvent, EdgeKind};
 use std::path::Path;
 
@@ -470,7 +471,8 @@ fn a_readers_edges_decode_to_its_card_and_bad_frames_are_refused() {
         }
         decoder.frame_end()
     };
-    assert_eq!(frame(&mut decoder, FRAME, 1_000_000_000, None), [card]);
+    let first = frame(&mut decoder, FRAME, 1_000_000_000, None);
+    assert_eq!(first, std::slice::from_ref(&card));
     assert_eq!(decoder.frame_end(), [], "a frame is presented once");
     assert_eq!(
         frame(&mut decoder, FRAME, 2_000_000_000, Some(7)),
@@ -491,6 +493,27 @@ fn a_readers_edges_decode_to_its_card_and_bad_frames_are_refused() {
             [FrameRead::Refused(WiegandError::Parity { bits: 26, .. })]
         ),
         "parity"
+    );
+    // Keypad bursts (4-bit, MSB first): 4, 2, then # submits "42" as a typed password.
+    let keys: Vec<Vec<FrameRead>> = [("0100", 6), ("0010", 7), ("1011", 8)]
+        .into_iter()
+        .map(|(burst, second)| frame(&mut decoder, burst, second * 1_000_000_000, None))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            vec![],
+            vec![],
+            vec![FrameRead::Typed(Password("42".into()))]
+        ]
+    );
+    assert_eq!(
+        frame_input(reader(1), FrameRead::Typed(Password("42".into()))),
+        ControllerInput::Credential {
+            credential: Credential::Password("42".into()),
+            door: 1,
+            side: Direction::In,
+        }
     );
 }
 
