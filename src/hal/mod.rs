@@ -2,6 +2,7 @@
 //! simulated board and on a terminal. The simulated board keeps everything in memory.
 
 pub mod gpio;
+pub mod osdp;
 pub mod wiegand;
 
 use crate::access::model::DoorId;
@@ -12,6 +13,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub trait Relays: Send {
     /// Energises (`true`: the lock is released) or de-energises door `door`'s lock relay.
     fn set_lock(&mut self, door: DoorId, energised: bool, now: Mono);
+}
+
+/// What a reader shows its user after a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    Granted,
+    Denied,
+}
+
+/// Reader LEDs and buzzers: on a Wiegand reader the board's LED/buzzer GPIO lines, on an OSDP
+/// reader osdp_LED/osdp_BUZ commands. Never blocks (the door does not wait for feedback).
+pub trait ReaderFeedback: Send {
+    fn show(&mut self, reader: crate::config::board::ReaderAt, feedback: Feedback, now: Mono);
 }
 
 /// One relay transition on the simulated board.
