@@ -47,8 +47,10 @@ pub use reader::{LinkChange, OfflineCause, RawFormat, ReaderTrack, TamperChange}
 pub use serial::{BusPort, PortError, check_port};
 
 use crate::clock::DeviceClock;
-use crate::config::board::{ReaderAt, Rs485Bus};
+use crate::config::BoardConfig;
+use crate::config::board::{LineRole, ReaderAt, Rs485Bus};
 use crate::controller::ControllerInput;
+use crate::hal::gpio::{self, ResolvedLine};
 use crate::hal::{Feedback, ReaderFeedback};
 use crate::protocol::session::Mono;
 use libosdp::{
@@ -76,6 +78,11 @@ pub enum OsdpError {
         bus: usize,
         port: String,
         reason: String,
+    },
+    #[error("rs485[{bus}]: {source}")]
+    DriverEnable {
+        bus: usize,
+        source: crate::hal::gpio::GpioError,
     },
     #[error("rs485[{bus}] ({port}): cannot start the bus thread: {source}")]
     Thread {
@@ -329,6 +336,64 @@ impl Drop for OsdpBus {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// The board's buses, running; dropping it stops them.
+pub struct OsdpBuses {
+    buses: Vec<OsdpBus>,
+    status: OsdpStatus,
+}
+
+impl OsdpBuses {
+    /// Opens and starts every `[[rs485]]` bus of `board`; `lines` are the board's lines found on
+    /// this system, among them the driver-enable lines of `de-gpio` buses.
+    pub fn open(
+        board: &BoardConfig,
+        lines: &[ResolvedLine<'_>],
+        on_input: Arc<dyn Fn(ControllerInput) + Send + Sync>,
+        clock: Arc<DeviceClock>,
+    ) -> Result<OsdpBuses, OsdpError> {
+        let wiring = OsdpWiring {
+            on_input,
+            clock,
+            status: OsdpStatus::default(),
+        };
+        let buses = board
+            .rs485
+            .iter()
+            .enumerate()
+            .map(|(i, bus)| {
+                let number = i + 1;
+                let de = lines
+                    .iter()
+                    .find(|l| l.line.role == LineRole::Rs485De(number))
+                    .map(gpio::request_output)
+                    .transpose()
+                    .map_err(|source| OsdpError::DriverEnable {
+                        bus: number,
+                        source,
+                    })?;
+                OsdpBus::open(number, bus, de, &wiring)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(OsdpBuses {
+            buses,
+            status: wiring.status,
+        })
+    }
+
+    /// Every OSDP reader's state.
+    pub fn status(&self) -> &OsdpStatus {
+        &self.status
+    }
+
+    /// Feedback for every OSDP reader of the board.
+    pub fn feedback(&self) -> OsdpFeedback {
+        self.buses
+            .iter()
+            .map(OsdpBus::feedback)
+            .fold(OsdpFeedback::default(), OsdpFeedback::merge)
     }
 }
 

@@ -627,3 +627,106 @@ fn a_reader_without_the_secure_channel_is_refused_when_it_has_an_scbk() {
     let status = rig_clear.wait_online();
     assert!(!status.secure);
 }
+
+// --- Over a pty pair: the bus's real port (serial2), opened by path at the board's speed. ---
+
+/// Whether the tests run under qemu-user (the cross runner sets `PUSH_AGENT_TEST_RUNNER`), whose
+/// 7.2 lacks the TCGETS2/TCSETS2 ioctls serial2 configures a port with.
+fn under_qemu_user(test: &str) -> bool {
+    let runner = std::env::var("PUSH_AGENT_TEST_RUNNER").unwrap_or_default();
+    if runner.is_empty() {
+        return false;
+    }
+    eprintln!(
+        "{test}: skipped under `{runner}`: qemu-user lacks TCGETS2/TCSETS2, which serial2 needs \
+         to configure a port; it runs natively"
+    );
+    true
+}
+
+#[test]
+fn a_card_read_crosses_a_pty_opened_by_path_at_the_boards_speed() {
+    use std::os::fd::AsRawFd;
+    if under_qemu_user("a_card_read_crosses_a_pty_opened_by_path_at_the_boards_speed") {
+        return;
+    }
+    let (pd_end, panel_end) = serial2::SerialPort::pair().unwrap();
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", panel_end.as_raw_fd())).unwrap();
+    let text = format!(
+        r#"
+[board]
+name = "pty"
+driver = "gpio"
+opkg_arch = "aarch64_cortex-a53"
+
+[[door]]
+lock = "LOCK1"
+readers = ["in"]
+
+[[rs485]]
+port = "{}"
+baud = 38400
+mode = "kernel"
+readers = [{{ address = 9, door = 1, side = "in", scbk = "{}" }}]
+"#,
+        path.display(),
+        KEY.map(|b| format!("{b:02X}")).concat()
+    );
+    let board: BoardConfig = toml::from_str(&text).unwrap();
+    board.validate().unwrap();
+    let (inputs_tx, inputs) = mpsc::channel();
+    let inputs_tx = Mutex::new(inputs_tx);
+    let wiring = OsdpWiring {
+        on_input: Arc::new(move |input| {
+            let _ = inputs_tx.lock().unwrap().send(input);
+        }),
+        clock: Arc::new(DeviceClock::new(
+            Box::new(SystemTimeSource::new()),
+            0,
+            UtcOffset(0),
+        )),
+        status: OsdpStatus::default(),
+    };
+    // A pty has no RS485 mode: the refusal is logged, and the port is used as it is.
+    let bus = OsdpBus::open(1, &board.rs485[0], None, &wiring).unwrap();
+    let pd_port = BusPort::from_port(pd_end, "pty").unwrap();
+    let pd = TestPd::start(
+        PdSetup {
+            address: 9,
+            ..SECURE_PD
+        },
+        pd_port.channel(0),
+    );
+    let read = OsdpEventCardRead::new_wiegand(26, packed(H10301_CARD)).unwrap();
+    pd.events.send(OsdpEvent::CardRead(read)).unwrap();
+    assert_eq!(
+        inputs.recv_timeout(COME_ON_LINE),
+        Ok(ControllerInput::Credential {
+            credential: Credential::Card(H10301_NUMBER),
+            door: 1,
+            side: Direction::In,
+        })
+    );
+    let status = wiring.status.readers()[&at(1, ReaderSide::In)];
+    assert_eq!((status.online, status.secure), (Some(true), true));
+    drop(bus);
+}
+
+#[test]
+fn names_a_port_that_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus: Rs485Bus = toml::from_str(&format!(
+        r#"
+port = "{}"
+mode = "kernel"
+readers = [{{ address = 1, door = 1, side = "in" }}]
+"#,
+        dir.path().join("ttyNONE").display()
+    ))
+    .unwrap();
+    let Err(e) = BusPort::open(&bus, None) else {
+        panic!("opened a port that does not exist");
+    };
+    assert!(matches!(e, PortError::Open { .. }), "{e}");
+    assert!(e.to_string().contains("ttyNONE"), "{e}");
+}
