@@ -11,6 +11,7 @@ use crate::hal::wiegand::WiegandError;
 use crate::protocol::options::UtcOffset;
 use libosdp::{OsdpEventCardRead, OsdpEventKeyPress, PeripheralDevice};
 use std::collections::VecDeque;
+use std::io::Write;
 
 /// 26-bit H10301, FC 123, CN 4567 (the Wiegand tests' card): card number 8065495.
 const H10301_CARD: &str = concat!("1", "01111011", "0001000111010111", "0");
@@ -637,7 +638,9 @@ fn under_qemu_user(test: &str) -> bool {
     if runner.is_empty() {
         return false;
     }
-    eprintln!(
+    // Straight to stderr, past the test harness's capture, so the skip shows in the CI log.
+    let _ = writeln!(
+        std::io::stderr(),
         "{test}: skipped under `{runner}`: qemu-user lacks TCGETS2/TCSETS2, which serial2 needs \
          to configure a port; it runs natively"
     );
