@@ -628,6 +628,10 @@ impl Relays for ProbeRelays {
             after,
         });
     }
+
+    fn set_aux_output(&mut self, aux: u8, _energised: bool, _now: Mono) {
+        panic!("the bench has no aux outputs, yet aux output {aux} was set");
+    }
 }
 
 // ----- one round -----

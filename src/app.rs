@@ -8,19 +8,19 @@
 //! board's inputs (the sim socket, or on a GPIO board the input threads of [`crate::hal::gpio`]),
 //! a door-timer thread that ticks it at its deadlines, and the network loop, which reads the door
 //! state for `rtstate` and applies remote commands after their batch is committed (never inside
-//! a store transaction). A GPIO board runs the security dialect only ([`check_dialect`]) and has
-//! no control socket; its `[[rs485]]` buses of OSDP readers each have a thread of
-//! [`crate::hal::osdp`] feeding the same controller.
+//! a store transaction). A GPIO board runs the security dialect only ([`check_dialect`]); its
+//! control socket answers only `relays`, for `push-agent status`. Its `[[rs485]]` buses of OSDP
+//! readers each have a thread of [`crate::hal::osdp`] feeding the same controller.
 
 use crate::access::model::{DoorId, SensorType};
 use crate::clock::{DeviceClock, TimeSource};
 use crate::config::{AgentConfig, BoardConfig, BoardDriver};
 use crate::controller::capabilities::registry_capabilities;
-use crate::controller::{Controller, ControllerInput, DoorCommand, RecordCapacity, SharedStatus};
+use crate::controller::{Controller, ControllerInput, RecordCapacity, RemoteCommand, SharedStatus};
 use crate::engine::{DoorLink, Engine, EngineConfig, Tick};
 use crate::hal::gpio::{self, GpioInputs, InputWiring, ReaderDecoder};
 use crate::hal::osdp::{self, OsdpBuses};
-use crate::hal::{Relays, SimRelays};
+use crate::hal::{FeedbackFanOut, Relays, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::security::rtstate::DoorState;
 use crate::sim::{SimBoard, SimControl, SimController};
@@ -198,7 +198,7 @@ impl Agent {
             }
             // check_dialect let only the security dialect through.
             BoardDriver::Gpio => {
-                let (timer, inputs, osdp) = gpio_board(
+                let (timer, inputs, status, osdp) = gpio_board(
                     open()?,
                     open()?,
                     &clock,
@@ -207,7 +207,13 @@ impl Agent {
                     &mut engine,
                     wake_network,
                 )?;
-                (None, Some(timer), Some(inputs), Some(osdp))
+                let socket = cfg.storage.sim_socket();
+                let control = SimControl::start(&socket, SimBoard::GpioDoors(status), || {})
+                    .map_err(|e| {
+                        AppError::failure(format!("status socket {}: {e}", socket.display()))
+                    })?;
+                log::info!("GPIO board: status socket {}", socket.display());
+                (Some(control), Some(timer), Some(inputs), Some(osdp))
             }
         };
         log::info!(
@@ -289,7 +295,8 @@ fn start_controller(
     wake_network: impl Fn() + Clone + Send + Sync + 'static,
 ) -> Result<(Arc<Mutex<Controller>>, DoorTimer, OnChange), AppError> {
     let mut controller = Controller::new(store, clock.clone(), relays, board.doors.len())
-        .map_err(|e| AppError::failure(e.to_string()))?;
+        .map_err(|e| AppError::failure(e.to_string()))?
+        .with_aux_outputs(board.aux_outputs.len());
     controller.set_record_capacity(RecordCapacity::new(max_records));
     controller
         .started()
@@ -311,10 +318,10 @@ fn start_controller(
     Ok((controller, timer, on_change))
 }
 
-/// The GPIO board: its lines found and requested, the controller on its lock relays, and the
-/// input threads and RS485 bus threads feeding it. A line or serial port missing on this system
-/// is a configuration error; one that exists but cannot be opened (busy, no permission) is a
-/// start failure.
+/// The GPIO board: its lines found and requested, the controller on its lock relays and reader
+/// LEDs and buzzers, the input threads and RS485 bus threads feeding it, and its doors' state. A
+/// line or serial port missing on this system is a configuration error; one that exists but
+/// cannot be opened (busy, no permission) is a start failure.
 fn gpio_board(
     store: Store,
     settings: Store,
@@ -323,7 +330,7 @@ fn gpio_board(
     max_records: u64,
     engine: &mut Engine,
     wake_network: impl Fn() + Clone + Send + Sync + 'static,
-) -> Result<(DoorTimer, GpioInputs, OsdpBuses), AppError> {
+) -> Result<(DoorTimer, GpioInputs, SharedStatus, OsdpBuses), AppError> {
     let name = &board.board.name;
     let lines = gpio::resolve_lines(board, &gpio::LinuxGpio)
         .map_err(|e| AppError::config(format!("board {name}: {e}")))?;
@@ -331,8 +338,9 @@ fn gpio_board(
         osdp::check_port(&bus.port)
             .map_err(|e| AppError::config(format!("board {name}: rs485[{}].port: {e}", i + 1)))?;
     }
-    let (outputs, inputs) =
-        gpio::open(board, &lines).map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let started = |e: gpio::GpioError| AppError::failure(format!("board {name}: {e}"));
+    let (outputs, indicators, inputs) = gpio::open(board, &lines).map_err(started)?;
+    let gpio_feedback = indicators.start(clock.clone()).map_err(started)?;
     let (controller, timer, on_change) = start_controller(
         store,
         clock,
@@ -343,12 +351,21 @@ fn gpio_board(
         wake_network,
     )?;
     let status = lock(&controller).status();
+    let doors = status.clone();
+    let reader_feedback = controller.clone();
     let on_input: Arc<dyn Fn(ControllerInput) + Send + Sync> =
         Arc::new(move |input: ControllerInput| {
             if handle_input(&controller, &status, &input) {
                 on_change();
             }
         });
+    // The buses before the GPIO inputs, so the controller has every reader's feedback first.
+    let osdp = OsdpBuses::open(board, &lines, on_input.clone(), clock.clone())
+        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    lock(&reader_feedback).set_reader_feedback(Box::new(FeedbackFanOut(vec![
+        Box::new(gpio_feedback),
+        Box::new(osdp.feedback()),
+    ])));
     // Read at each contact edge (rare), so a SensorType the server sets applies at once.
     let settings = Mutex::new(settings);
     let sensor_type = move |door: DoorId| {
@@ -368,22 +385,18 @@ fn gpio_board(
         sensor_type: Arc::new(sensor_type),
         decoder: Arc::new(|reader| Box::new(ReaderDecoder::new(reader))),
     };
-    let inputs = inputs
-        .start(&wiring)
-        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let inputs = inputs.start(&wiring).map_err(started)?;
     log::info!(
         "GPIO board {name}: {} lines found and requested",
         lines.len()
     );
-    let osdp = OsdpBuses::open(board, &lines, on_input, clock.clone())
-        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
     if !board.rs485.is_empty() {
         log::info!(
             "GPIO board {name}: {} RS485 bus(es) of OSDP readers started",
             board.rs485.len()
         );
     }
-    Ok((timer, inputs, osdp))
+    Ok((timer, inputs, doors, osdp))
 }
 
 /// Hands one input to the controller; true when records were committed or a door's state moved
@@ -525,7 +538,7 @@ impl DoorLink for ControllerLink {
         self.status.door_states()
     }
 
-    fn apply(&self, commands: &[DoorCommand], reload: bool) {
+    fn apply(&self, commands: &[RemoteCommand], reload: bool) {
         let mut c = self
             .controller
             .lock()
@@ -533,7 +546,7 @@ impl DoorLink for ControllerLink {
         for &command in commands {
             match c.command(command) {
                 Ok(handled) => log::info!("{}", handled.summary),
-                Err(e) => log::error!("door command {command:?}: {e}"),
+                Err(e) => log::error!("remote command {command:?}: {e}"),
             }
         }
         if reload && let Err(e) = c.reload() {

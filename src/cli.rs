@@ -1,5 +1,8 @@
 //! The command line: `run`, `demo`, `status`, `check-config` and `sim …`.
 //!
+//! A hidden `serve` command runs the embedded PUSH server on its own (see [`serve`]); it is
+//! for the full-system QEMU test, whose guest agent needs a server on the host.
+//!
 //! Exit codes: 0 success; 1 failure; 2 bad usage; [`EXIT_RESTART`] (75) after the server's REBOOT,
 //! so the service manager starts the agent again; [`EXIT_CONFIG`] (78) for a bad config file, so
 //! it does not.
@@ -11,9 +14,12 @@ use crate::config::{self, AgentConfig, BoardConfig, BoardDriver, defaults};
 use crate::controller::capabilities::registry_capabilities;
 use crate::hal::{gpio, osdp};
 use crate::protocol::dialect::Dialect;
+use crate::server::{Preset, PushServer, ServerConfig, ServerView};
 use crate::store::Store;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const USAGE: &str = "\
 usage: push-agent [OPTIONS] <COMMAND>
@@ -55,8 +61,19 @@ enum Command {
     Status,
     CheckConfig,
     Sim(String),
+    Serve(ServeArgs),
     Version,
     Help,
+}
+
+/// `serve`: the embedded server's dialect, its option overrides, the commands queued at start,
+/// and where to write the port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ServeArgs {
+    dialect: Dialect,
+    options: Vec<(String, String)>,
+    commands: Vec<String>,
+    port_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +119,7 @@ fn parse_args(args: &[String]) -> Result<Invocation, String> {
                     ..inv
                 });
             }
-            "--preset" | "--dialect" => {
+            "--preset" | "--dialect" | "--option" | "--command" | "--port-file" => {
                 words.push(arg.clone());
                 words.push(value(arg)?);
             }
@@ -117,6 +134,7 @@ fn parse_args(args: &[String]) -> Result<Invocation, String> {
         Some("status") if words.len() == 1 => Command::Status,
         Some("check-config") if words.len() == 1 => Command::CheckConfig,
         Some("demo") => demo_command(&words[1..])?,
+        Some("serve") => serve_command(&words[1..])?,
         Some("sim") if words.len() > 1 => {
             let request = words[1..].join(" ");
             crate::sim::parse_request(&request)?;
@@ -154,6 +172,42 @@ fn demo_command(flags: &[String]) -> Result<Command, String> {
     Ok(Command::Demo { preset, dialect })
 }
 
+/// `serve --dialect attendance|security [--option KEY=VALUE]… [--command TEXT]… [--port-file F]`.
+fn serve_command(flags: &[String]) -> Result<Command, String> {
+    const SERVE_USAGE: &str = "usage: push-agent serve --dialect attendance|security \
+        [--option KEY=VALUE]... [--command TEXT]... [--port-file FILE]";
+    let (mut dialect, mut options, mut commands, mut port_file) =
+        (None, Vec::new(), Vec::new(), None);
+    for pair in flags.chunks(2) {
+        match pair {
+            [flag, value] if flag == "--dialect" && dialect.is_none() => {
+                dialect = Some(match value.as_str() {
+                    "attendance" => Dialect::Attendance,
+                    "security" => Dialect::Security,
+                    other => return Err(format!("unknown dialect {other:?}\n{SERVE_USAGE}")),
+                });
+            }
+            [flag, value] if flag == "--option" => {
+                let (key, value) = value
+                    .split_once('=')
+                    .ok_or_else(|| format!("--option {value:?} is not KEY=VALUE"))?;
+                options.push((key.to_owned(), value.to_owned()));
+            }
+            [flag, value] if flag == "--command" => commands.push(value.clone()),
+            [flag, value] if flag == "--port-file" && port_file.is_none() => {
+                port_file = Some(PathBuf::from(value));
+            }
+            _ => return Err(SERVE_USAGE.into()),
+        }
+    }
+    Ok(Command::Serve(ServeArgs {
+        dialect: dialect.ok_or(SERVE_USAGE)?,
+        options,
+        commands,
+        port_file,
+    }))
+}
+
 /// Runs the command line and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<String> = args
@@ -188,7 +242,112 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             }
             crate::demo::run(preset, *dialect)
         }
+        Command::Serve(args) => serve(args),
         _ => with_config(&inv, level.is_some()),
+    }
+}
+
+/// How long `serve` waits for news before checking again (it also wakes on every request).
+const SERVE_POLL: Duration = Duration::from_secs(1);
+
+/// `serve`: runs the embedded PUSH server on 127.0.0.1 (a free port) until the process is killed.
+/// It queues the given commands at start, so a device gets them at its first poll, and writes
+/// what it receives to stdout, one tab-separated line each, as it arrives:
+///
+/// ```text
+/// url      http://127.0.0.1:PORT          (first, once)
+/// reply    ID  RETURN  CMD                 a command reply
+/// rtlog    INDEX  LINE                     a Security rtlog event, LINE as sent (it has tabs)
+/// rtstate  LINE                            a Security rtstate report
+/// ```
+///
+/// The port also goes to `--port-file`, written whole in one rename, so a script can wait for
+/// the file. The full-system QEMU test (tests/qemu/) uses this: its guest reaches the host's
+/// loopback through slirp, and a shell script can read these lines. Hidden from the usage text:
+/// it is a test tool, not a management server.
+fn serve(args: &ServeArgs) -> i32 {
+    let mut cfg = ServerConfig::new(match args.dialect {
+        Dialect::Attendance => Preset::Standard,
+        Dialect::Security => Preset::Security,
+    });
+    cfg.options.clone_from(&args.options);
+    let server = match PushServer::start(cfg) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("push-agent serve: cannot start the server: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    for command in &args.commands {
+        server.queue_command(command);
+    }
+    println!("url\t{}", server.url());
+    if let Some(file) = &args.port_file
+        && let Err(e) = write_port_file(file, &server.url())
+    {
+        eprintln!("push-agent serve: cannot write {}: {e}", file.display());
+        return EXIT_FAILURE;
+    }
+    let mut printed = Printed::default();
+    loop {
+        server.wait_until(SERVE_POLL, |view| printed.behind(view));
+        let lines = server.read(|view| printed.catch_up(view));
+        let mut out = std::io::stdout().lock();
+        for line in lines {
+            if writeln!(out, "{line}").is_err() {
+                // Nobody reads any more: the test is over.
+                return 0;
+            }
+        }
+    }
+}
+
+/// The port of `url` (`http://127.0.0.1:PORT`) into `file`, through a temporary file and a rename.
+fn write_port_file(file: &Path, url: &str) -> std::io::Result<()> {
+    let port = url.rsplit(':').next().unwrap_or_default();
+    let partial = file.with_extension("partial");
+    std::fs::write(&partial, format!("{port}\n"))?;
+    std::fs::rename(&partial, file)
+}
+
+/// How much of what the server received `serve` has printed.
+#[derive(Debug, Default)]
+struct Printed {
+    replies: usize,
+    events: usize,
+    states: usize,
+}
+
+impl Printed {
+    fn behind(&self, view: &ServerView<'_>) -> bool {
+        view.replies().len() > self.replies
+            || view.rt_events().len() > self.events
+            || view.uploads("rtstate").len() > self.states
+    }
+
+    /// The lines of everything received since the last call.
+    fn catch_up(&mut self, view: &ServerView<'_>) -> Vec<String> {
+        let mut lines = Vec::new();
+        for reply in &view.replies()[self.replies..] {
+            let code = match &reply.return_code {
+                Ok(code) => code.to_string(),
+                Err(text) => text.clone(),
+            };
+            lines.push(format!("reply\t{}\t{code}\t{}", reply.id, reply.cmd));
+        }
+        self.replies = view.replies().len();
+        let events = view.rt_events();
+        for event in &events[self.events..] {
+            let index = event.index.map(|i| i.to_string()).unwrap_or_default();
+            lines.push(format!("rtlog\t{index}\t{}", event.line));
+        }
+        self.events = events.len();
+        let states = view.uploads("rtstate");
+        for state in &states[self.states..] {
+            lines.push(format!("rtstate\t{state}"));
+        }
+        self.states = states.len();
+        lines
     }
 }
 
@@ -405,5 +564,40 @@ mod tests {
         assert!(parse("demo --dialect ancient").is_err());
         assert!(parse("demo --preset crlf --preset standard").is_err());
         assert!(parse("demo --preset").is_err());
+        assert!(parse("serve").is_err());
+        assert!(parse("serve --dialect modern").is_err());
+        assert!(parse("serve --dialect security --option RequestDelay").is_err());
+        assert!(parse("serve --dialect security --port-file a --port-file b").is_err());
+    }
+
+    #[test]
+    fn parses_serve_with_options_commands_and_a_port_file() {
+        let args: Vec<String> = [
+            "serve",
+            "--dialect",
+            "security",
+            "--option",
+            "RequestDelay=1",
+            "--command",
+            "DATA UPDATE user CardNo=1\tPin=1",
+            "--command",
+            "SET OPTIONS Door1Drivertime=3",
+            "--port-file",
+            "/tmp/port",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            parse_args(&args).unwrap().command,
+            Command::Serve(ServeArgs {
+                dialect: Dialect::Security,
+                options: vec![("RequestDelay".into(), "1".into())],
+                commands: vec![
+                    "DATA UPDATE user CardNo=1\tPin=1".into(),
+                    "SET OPTIONS Door1Drivertime=3".into()
+                ],
+                port_file: Some(PathBuf::from("/tmp/port")),
+            })
+        );
     }
 }

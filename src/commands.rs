@@ -7,7 +7,7 @@
 
 pub mod security;
 
-use crate::controller::DoorCommand;
+use crate::controller::RemoteCommand;
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::command::{ClearTarget, CmdId, Command, CommandBatch, DataOp, ServerCommand};
 use crate::protocol::dialect::Dialect;
@@ -71,8 +71,9 @@ pub struct Effects {
     pub options: Option<ServerOptions>,
     /// SET OPTION DateTime: move the clock by this much.
     pub clock_adjust_ms: Option<i64>,
-    /// CONTROL DEVICE: door commands to apply once the batch is committed (security dialect).
-    pub door_commands: Vec<DoorCommand>,
+    /// CONTROL DEVICE: door and aux-output commands to apply once the batch is committed
+    /// (security dialect).
+    pub remote_commands: Vec<RemoteCommand>,
     /// Door parameters or device rules changed: the doors re-read them.
     pub access_changed: bool,
     /// SET OPTIONS DateTime: fetch the server's time afterwards [note §3.9, AMB-41].
@@ -90,7 +91,7 @@ impl Effects {
         if other.clock_adjust_ms.is_some() {
             self.clock_adjust_ms = other.clock_adjust_ms;
         }
-        self.door_commands.extend(other.door_commands);
+        self.remote_commands.extend(other.remote_commands);
         self.access_changed |= other.access_changed;
         self.fetch_time |= other.fetch_time;
     }

@@ -13,7 +13,7 @@ use crate::commands::{
 };
 use crate::config::AgentConfig;
 use crate::config::types::ReplyBatching;
-use crate::controller::DoorCommand;
+use crate::controller::RemoteCommand;
 use crate::protocol::command::CmdId;
 use crate::protocol::dialect::Dialect;
 use crate::protocol::http::{HttpRequest, HttpResponse};
@@ -105,7 +105,7 @@ pub trait DoorLink: Send {
     fn door_states(&self) -> (u64, Vec<DoorState>);
 
     /// Applies CONTROL DEVICE commands, then re-reads the door parameters when `reload`.
-    fn apply(&self, commands: &[DoorCommand], reload: bool);
+    fn apply(&self, commands: &[RemoteCommand], reload: bool);
 }
 
 /// The firmware version the device reports (INFO, `FWVersion`).
@@ -577,9 +577,9 @@ impl Engine {
         if effects.sweep {
             self.session.request_sweep();
         }
-        if !effects.door_commands.is_empty() || effects.access_changed {
+        if !effects.remote_commands.is_empty() || effects.access_changed {
             match &self.doors {
-                Some(doors) => doors.apply(&effects.door_commands, effects.access_changed),
+                Some(doors) => doors.apply(&effects.remote_commands, effects.access_changed),
                 None => log::warn!("door commands for a device without doors ignored"),
             }
         }

@@ -14,6 +14,9 @@
 //! terminal has one reader and door 1's sensor: it takes `swipe`, `pin` and `door [1]`, and
 //! answers the other requests with an error. `--door` defaults to 1, `--reader` to the door's
 //! first reader in the board file.
+//!
+//! A GPIO board's agent listens on the same socket for `relays` only, so that `push-agent status`
+//! shows its doors too; its inputs are the board's lines, and it refuses the others.
 
 use crate::access::Credential;
 use crate::access::model::{Direction, DoorId};
@@ -159,10 +162,12 @@ fn door_number(text: &str) -> Result<DoorId, String> {
         .ok_or_else(|| format!("door {text:?}: expected a door number from 1"))
 }
 
-/// What the socket drives: the attendance terminal or the security dialect's controller.
+/// What the socket drives: the attendance terminal or the security dialect's controller, or on a
+/// GPIO board nothing: it reports the doors' state (the controller's snapshot).
 pub enum SimBoard {
     Terminal(Arc<Mutex<Terminal>>),
     Controller(SimController),
+    GpioDoors(SharedStatus),
 }
 
 /// The security dialect's controller as the socket sees it.
@@ -284,27 +289,31 @@ impl SimController {
             })
     }
 
-    /// `door 1: relay on, sensor closed, alarms none; door 2: …`
     fn describe_doors(&self) -> String {
-        let levels = self.relays.levels();
         let (_, states) = self.status.door_states();
-        levels
-            .iter()
-            .enumerate()
-            .map(|(i, energised)| {
-                let mut text = format!(
-                    "door {}: relay {}",
-                    i + 1,
-                    if *energised { "on" } else { "off" }
-                );
-                if let Some(state) = states.get(i) {
-                    text.push_str(&format!(", {}", describe_state(state)));
-                }
-                text
-            })
-            .collect::<Vec<_>>()
-            .join(DOOR_SEPARATOR)
+        describe_doors(&self.relays.levels(), &states)
     }
+}
+
+/// `door 1: relay on, sensor closed, alarms none; door 2: …`: each relay's level, and the
+/// state of its door.
+fn describe_doors(relays: &[bool], states: &[DoorState]) -> String {
+    relays
+        .iter()
+        .enumerate()
+        .map(|(i, energised)| {
+            let mut text = format!(
+                "door {}: relay {}",
+                i + 1,
+                if *energised { "on" } else { "off" }
+            );
+            if let Some(state) = states.get(i) {
+                text.push_str(&format!(", {}", describe_state(state)));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join(DOOR_SEPARATOR)
 }
 
 fn side_name(side: Direction) -> &'static str {
@@ -359,6 +368,19 @@ impl SimBoard {
                 Err(e) => (format!("error {e}"), false),
             },
             SimBoard::Controller(controller) => controller.answer(request),
+            SimBoard::GpioDoors(status) => match request {
+                SimRequest::Relays => {
+                    let (_, states) = status.door_states();
+                    let relays: Vec<bool> = states.iter().map(|s| s.relay_energised).collect();
+                    (format!("ok {}", describe_doors(&relays, &states)), false)
+                }
+                _ => (
+                    "error this agent runs a GPIO board: its inputs are the board's lines, and \
+                     the socket answers `relays` only"
+                        .to_owned(),
+                    false,
+                ),
+            },
         }
     }
 }

@@ -220,6 +220,48 @@ mod tests {
     }
 
     #[test]
+    fn lists_a_gpio_boards_doors_from_the_running_agent() {
+        use crate::clock::{DeviceClock, ManualClock};
+        use crate::controller::{Controller, ControllerInput};
+        use crate::hal::SimRelays;
+        use crate::protocol::options::UtcOffset;
+        use crate::protocol::session::{Mono, Now};
+        use crate::sim::{SimBoard, SimControl};
+        use std::sync::Arc;
+
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(DeviceClock::new(
+            Box::new(ManualClock::new(Now {
+                mono: Mono(0),
+                utc_ms: 1_795_420_800_000,
+            })),
+            0,
+            UtcOffset(0),
+        ));
+        let store = Store::open(&dir.path().join("agent.db")).unwrap();
+        // The relays are the board's lines; the socket reads the controller's snapshot only.
+        let mut controller = Controller::new(store, clock, Box::new(SimRelays::new(2)), 2).unwrap();
+        let sock = dir.path().join("sim.sock");
+        let _control =
+            SimControl::start(&sock, SimBoard::GpioDoors(controller.status()), || {}).unwrap();
+        controller
+            .handle(&ControllerInput::ExitButton { door: 2 })
+            .unwrap();
+        controller.handle(&ControllerInput::Tamper).unwrap();
+        assert_eq!(
+            doors(&sock),
+            "\ndoors:\n  door 1: relay off, sensor none, alarms tamper\n  \
+             door 2: relay on, sensor none, alarms none\n"
+        );
+        // The board's inputs are its lines, not the socket.
+        assert_eq!(
+            crate::sim::request(&sock, "exit 1").unwrap(),
+            "error this agent runs a GPIO board: its inputs are the board's lines, and the \
+             socket answers `relays` only"
+        );
+    }
+
+    #[test]
     fn says_when_the_doors_cannot_be_asked() {
         let dir = tempfile::tempdir().unwrap();
         let text = doors(&dir.path().join("sim.sock"));

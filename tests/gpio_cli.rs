@@ -18,7 +18,7 @@ fn has_gpio_chip() -> bool {
     })
 }
 
-const QEMU_LINES: [(&str, &str); 8] = [
+const QEMU_LINES: [(&str, &str); 10] = [
     ("board.tamper", "TAMPER"),
     ("door[1].lock", "LOCK1"),
     ("door[1].sensor", "DOOR1"),
@@ -27,17 +27,19 @@ const QEMU_LINES: [(&str, &str); 8] = [
     ("door[1].readers[1].wiegand.d1", "WG1_D1"),
     ("door[1].readers[1].led", "WG1_LED"),
     ("door[1].readers[1].buzzer", "WG1_BEEP"),
+    ("aux_in[1].line", "AUX_IN1"),
+    ("aux_out[1].line", "AUX_OUT1"),
 ];
 
 /// The lines of board/qemu-virt.toml, reported missing as check-config and run report them.
 fn assert_reports_every_line_missing(stderr: &str) {
     let headline = if has_gpio_chip() {
-        "push-agent: bad configuration: board qemu-virt: 8 of the board's 8 GPIO lines are \
+        "push-agent: bad configuration: board qemu-virt: 10 of the board's 10 GPIO lines are \
          missing or unusable here:"
     } else {
         "push-agent: bad configuration: board qemu-virt: this system has no GPIO chip (no \
          /dev/gpiochip*: the kernel needs CONFIG_GPIOLIB and CONFIG_GPIO_CDEV), so none of the \
-         board's 8 GPIO lines exists here:"
+         board's 10 GPIO lines exists here:"
     };
     assert!(stderr.contains(headline), "{stderr}");
     for (key, name) in QEMU_LINES {

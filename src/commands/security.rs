@@ -7,7 +7,8 @@
 
 use super::{CommandContext, Effects, Failure, Ran, refuse};
 use crate::access::model::{DoorId, DoorSettings};
-use crate::controller::DoorCommand;
+use crate::controller::aux::AuxCommand;
+use crate::controller::{DoorCommand, RemoteCommand};
 use crate::door::{Emergency as DoorEmergency, Remote};
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::command::{Command, DataOp, QueryFilter, ServerCommand};
@@ -267,6 +268,23 @@ fn check_door(ctx: &CommandContext<'_>, door: DoorId) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// The auxiliary output BB names (`None`: all), checked against the `AuxOutCount` this
+/// controller registered with: none at all is -708, one it lacks -11.
+fn aux_output(ctx: &CommandContext<'_>, target: Target) -> Result<Option<u8>, Failure> {
+    let count = ctx.capabilities.map_or(0, |c| c.aux_out_count);
+    if count == 0 {
+        return Err(refuse(code::NOT_SUPPORTED, "this board has no aux outputs"));
+    }
+    match target {
+        Target::All => Ok(None),
+        Target::One(aux) if u32::from(aux.get()) <= count => Ok(Some(aux.get())),
+        Target::One(aux) => Err(refuse(
+            code::BAD_PARAMETER,
+            format!("aux output {aux}: this controller has {count}"),
+        )),
+    }
 }
 
 fn door_settings(
@@ -597,7 +615,9 @@ fn control_device(
     };
     let mut effects = Effects::default();
     let mut command = |door: Option<DoorId>, remote: Remote| {
-        effects.door_commands.push(DoorCommand { door, remote });
+        effects
+            .remote_commands
+            .push(RemoteCommand::Door(DoorCommand { door, remote }));
     };
     match *control {
         Control::Output {
@@ -614,8 +634,14 @@ fn control_device(
         }
         Control::Output {
             kind: OutputKind::AuxOutput,
-            ..
-        } => return Err(refuse(code::NOT_SUPPORTED, "this board has no aux outputs")),
+            target,
+            action,
+        } => {
+            let aux = aux_output(ctx, target)?;
+            effects
+                .remote_commands
+                .push(RemoteCommand::Aux(AuxCommand { aux, action }));
+        }
         Control::CancelAlarm(target) => command(door(target)?, Remote::CancelAlarm),
         Control::Restart(RestartTarget::ThisDevice) => effects.reboot = true,
         Control::Restart(RestartTarget::SubDevice(_)) => {

@@ -2,8 +2,9 @@
 //!
 //! `driver = "sim"` is the simulated board: no hardware, every input comes through the control
 //! socket. `driver = "gpio"` drives each door's lock relay and reads its contacts and Wiegand
-//! readers through the kernel's GPIO character device ([`crate::hal::gpio`]); `[[rs485]]`
-//! buses name the RS485 (OSDP) readers, which [`crate::hal::osdp`] polls.
+//! readers through the kernel's GPIO character device ([`crate::hal::gpio`]), and the
+//! board's `[[aux_in]]` and `[[aux_out]]` lines; `[[rs485]]` buses name the RS485 (OSDP)
+//! readers, which [`crate::hal::osdp`] polls.
 //!
 //! # Lines
 //!
@@ -58,6 +59,21 @@ pub struct BoardConfig {
     /// RS485 buses with OSDP readers (driven by the RS485 reader driver).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rs485: Vec<Rs485Bus>,
+    /// The auxiliary inputs, numbered 1..=n in order (`AuxInCount`; `eventaddr` of events 220
+    /// and 221). Active = contact made.
+    #[serde(default, rename = "aux_in", skip_serializing_if = "Vec::is_empty")]
+    pub aux_inputs: Vec<AuxLine>,
+    /// The auxiliary outputs, numbered 1..=n in order (`AuxOutCount`; CONTROL DEVICE
+    /// `01 <n> 02 ..`). Active = energised.
+    #[serde(default, rename = "aux_out", skip_serializing_if = "Vec::is_empty")]
+    pub aux_outputs: Vec<AuxLine>,
+}
+
+/// An auxiliary input or output [seed 003 App 13 tables 22 and 23]: its line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuxLine {
+    pub line: LineSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -476,6 +492,10 @@ pub enum LineRole {
     Buzzer(ReaderAt),
     /// The driver-enable line of RS485 bus `n` (1-based).
     Rs485De(usize),
+    /// Auxiliary input `n` (1-based).
+    AuxIn(u8),
+    /// Auxiliary output `n` (1-based).
+    AuxOut(u8),
 }
 
 /// How a line is requested.
@@ -491,10 +511,15 @@ pub enum LineKind {
 impl LineRole {
     pub fn kind(self) -> LineKind {
         match self {
-            LineRole::Lock(_) | LineRole::Led(_) | LineRole::Buzzer(_) | LineRole::Rs485De(_) => {
-                LineKind::Output
-            }
-            LineRole::Sensor(_) | LineRole::ExitButton(_) | LineRole::Tamper => LineKind::Contact,
+            LineRole::Lock(_)
+            | LineRole::Led(_)
+            | LineRole::Buzzer(_)
+            | LineRole::Rs485De(_)
+            | LineRole::AuxOut(_) => LineKind::Output,
+            LineRole::Sensor(_)
+            | LineRole::ExitButton(_)
+            | LineRole::Tamper
+            | LineRole::AuxIn(_) => LineKind::Contact,
             LineRole::Wiegand(..) => LineKind::Wiegand,
         }
     }
@@ -537,7 +562,7 @@ impl BoardConfig {
     }
 
     /// Every GPIO line the file names, in file order: the tamper input, each door's lines and
-    /// readers, then the RS485 driver-enable lines.
+    /// readers, the RS485 driver-enable lines, then the aux inputs and outputs.
     pub fn lines(&self) -> Vec<BoardLine<'_>> {
         fn add<'a>(
             lines: &mut Vec<BoardLine<'a>>,
@@ -604,6 +629,21 @@ impl BoardConfig {
             let key = format!("rs485[{}].de", b + 1);
             add(&mut lines, key, LineRole::Rs485De(b + 1), bus.de.as_ref());
         }
+        let aux = [
+            (
+                "aux_in",
+                &self.aux_inputs,
+                LineRole::AuxIn as fn(u8) -> LineRole,
+            ),
+            ("aux_out", &self.aux_outputs, LineRole::AuxOut),
+        ];
+        for (table, entries, role) in aux {
+            // validate() refuses more than u8::MAX of either before it looks at lines.
+            for (n, entry) in (1..=u8::MAX).zip(entries) {
+                let key = format!("{table}[{n}].line");
+                add(&mut lines, key, role(n), Some(&entry.line));
+            }
+        }
         lines
     }
 
@@ -616,6 +656,20 @@ impl BoardConfig {
                 "door",
                 format!("{} doors; a board has at most {max}", self.doors.len()),
             ));
+        }
+        for (table, count) in [
+            ("aux_in", self.aux_inputs.len()),
+            ("aux_out", self.aux_outputs.len()),
+        ] {
+            if count > usize::from(u8::MAX) {
+                return Err(BoardInvalid::new(
+                    table,
+                    format!(
+                        "{count} entries; CONTROL DEVICE addresses at most {}",
+                        u8::MAX
+                    ),
+                ));
+            }
         }
         self.validate_doors()?;
         self.validate_lines()?;
@@ -685,7 +739,7 @@ impl BoardConfig {
                         return Err(BoardInvalid::new(
                             &line.key,
                             "debounce_ms applies to contact inputs only (sensor, exit_button, \
-                             tamper)",
+                             tamper, aux_in)",
                         ));
                     }
                 }

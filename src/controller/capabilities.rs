@@ -5,7 +5,7 @@
 
 use crate::access::control::event;
 use crate::config::{AgentConfig, BoardConfig};
-use crate::controller::RECORDS_NEARLY_FULL;
+use crate::controller::{RECORDS_NEARLY_FULL, WRONG_WIEGAND_FORMAT, aux};
 use crate::door::DoorEvent;
 use crate::protocol::security::bitmaps::{
     ExtendedEventClass, OutOfRange, event_types, fun_list, new_event_types, verify_styles,
@@ -121,10 +121,29 @@ pub fn registry_capabilities(
         return Err(RegistryError::NoDoors);
     }
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let aux_in_events = [aux::AUX_INPUT_OPENED, aux::AUX_INPUT_SHORTED];
+    let aux_out_events = [aux::AUX_OUTPUT_ON, aux::AUX_OUTPUT_OFF];
+    // Event 42 comes from the Wiegand decoder: only a board with a Wiegand reader logs it.
+    let wiegand = board
+        .doors
+        .iter()
+        .flat_map(|d| &d.readers)
+        .any(|r| r.wiegand.is_some());
     let events = DECISION_EVENTS
         .into_iter()
         .chain(DOOR_EVENTS.map(DoorEvent::code))
-        .chain([DEVICE_STARTED]);
+        .chain([DEVICE_STARTED])
+        .chain(
+            aux_in_events
+                .into_iter()
+                .filter(|_| !board.aux_inputs.is_empty()),
+        )
+        .chain(
+            aux_out_events
+                .into_iter()
+                .filter(|_| !board.aux_outputs.is_empty()),
+        )
+        .chain(wiegand.then_some(WRONG_WIEGAND_FORMAT));
     let caps = Capabilities {
         device_type: "acc".to_owned(),
         device_name: format!("push-agent/{}", board.board.name),
@@ -135,8 +154,8 @@ pub fn registry_capabilities(
         max_package_size: MAX_PACKAGE_SIZE,
         lock_count: count(board.doors.len()),
         reader_count: count(board.reader_count()),
-        aux_in_count: 0,
-        aux_out_count: 0,
+        aux_in_count: count(board.aux_inputs.len()),
+        aux_out_count: count(board.aux_outputs.len()),
         machine_type: MACHINE_TYPE,
         only_rf_machine: true,
         max_user_count: MAX_USERS,
@@ -270,6 +289,22 @@ mod tests {
     }
 
     #[test]
+    fn a_board_with_a_wiegand_reader_also_logs_event_42() {
+        let board = config::load_board(&format!(
+            "{}/board/qemu-virt.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let body = registry_capabilities(&agent(), &board)
+            .unwrap()
+            .encode()
+            .unwrap();
+        // Byte 5 (events 40–47): 41 as on the sim board, and 42. (Byte 1 has the aux output's
+        // 12 and 13: the board has one.)
+        assert!(body.contains(",EventTypes=9F3FF07FC0063F80"), "{body}");
+    }
+
+    #[test]
     fn reader_and_lock_counts_follow_the_board_file() {
         let board: BoardConfig = config::parse(
             "[board]\nname = \"one\"\ndriver = \"sim\"\nopkg_arch = \"all\"\n\
@@ -281,6 +316,31 @@ mod tests {
         let body = caps.encode().unwrap();
         assert!(body.contains(",LockCount=1,ReaderCount=1,"), "{body}");
         assert!(body.contains(",MaxLockCount=1,"), "{body}");
+    }
+
+    #[test]
+    fn aux_lines_are_counted_and_their_events_advertised() {
+        let board: BoardConfig = config::parse(
+            "[board]\nname = \"aux\"\ndriver = \"gpio\"\nopkg_arch = \"all\"\n\
+             [[door]]\nlock = \"LOCK1\"\nreaders = []\n\
+             [[aux_in]]\nline = \"IN1\"\n[[aux_in]]\nline = \"IN2\"\n\
+             [[aux_out]]\nline = \"OUT1\"\n",
+            Path::new("aux.toml"),
+        )
+        .unwrap();
+        let body = registry_capabilities(&agent(), &board)
+            .unwrap()
+            .encode()
+            .unwrap();
+        assert!(body.contains(",AuxInCount=2,AuxOutCount=1,"), "{body}");
+        // Against the sim board's list: byte 1 gains 12, 13 (0F → 3F); byte 27 gains 220, 221
+        // (01 → 31).
+        assert!(
+            body.contains(
+                ",EventTypes=9F3FF07FC0023F800000000070000000000000000000000000F7833118060000,"
+            ),
+            "{body}"
+        );
     }
 
     #[test]

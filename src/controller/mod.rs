@@ -2,12 +2,13 @@
 //! relay levels, `rtlog` records and the `rtstate` snapshot out.
 //!
 //! A hardware event never waits for the network [note §7.6]: the decision
-//! ([`crate::access::control::decide`]) and the relay come first, then the record is committed
-//! and the uploader is woken. Everything here runs under one lock held by the board's threads
-//! (the sim socket, the timer thread) and, for remote commands, by the network thread after its
-//! command batch was committed, so a command never holds the store's write lock while it waits
-//! for the doors.
+//! ([`crate::access::control::decide`]) and the relay come first, then the reader's feedback
+//! (LED, buzzer), then the record is committed and the uploader is woken. Everything here runs
+//! under one lock held by the board's threads (the sim socket, the GPIO input threads, the timer
+//! thread) and, for remote commands, by the network thread after its command batch was
+//! committed, so a command never holds the store's write lock while it waits for the doors.
 
+pub mod aux;
 pub mod capabilities;
 
 use crate::access::Credential;
@@ -18,14 +19,17 @@ use crate::access::control::{
 use crate::access::model::{DeviceRules, Direction, DoorId, DoorSettings, Holiday, TimeZone};
 use crate::access::timezone::zone_contains;
 use crate::clock::DeviceClock;
+use crate::config::ReaderSide;
+use crate::config::board::ReaderAt;
 use crate::door::{Door, DoorEvent, DoorPosition, Grant, Input, Output, Remote, TAMPER_DOOR};
-use crate::hal::Relays;
+use crate::hal::{Feedback, ReaderFeedback, Relays};
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::options::StampTable;
 use crate::protocol::security::rtlog::{InOutStatus, RtLog, VerifyType};
 use crate::protocol::security::rtstate::DoorState;
 use crate::protocol::session::Mono;
 use crate::store::{RecordKind, Store, StoreError, Tx, scope};
+use aux::{AuxChange, AuxCommand, AuxOutputs};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Something that happened at the controller's inputs.
@@ -45,7 +49,24 @@ pub enum ControllerInput {
         door: DoorId,
     },
     Tamper,
+    /// Auxiliary input `aux` (1-based) changed: its contact is now made or open.
+    AuxInput {
+        aux: u8,
+        contact_made: bool,
+    },
+    /// A Wiegand frame at the reader on `side` of `door` that did not decode (bad parity, a
+    /// length no format has, a line fault): App 2 event 42.
+    BadWiegandFrame {
+        door: DoorId,
+        side: Direction,
+    },
 }
+
+/// App 2 event 42, "wrong Wiegand format" (seed 003 App 2: "Incorrect Wiegand format").
+pub const WRONG_WIEGAND_FORMAT: u16 = 42;
+
+/// App 3 verify type 4, card: what a Wiegand reader sent, even when it did not decode.
+const VERIFY_CARD: u16 = 4;
 
 /// What the controller did about one input, after its records were committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +85,13 @@ pub struct DoorCommand {
     /// One door, or every door (`None`).
     pub door: Option<DoorId>,
     pub remote: Remote,
+}
+
+/// A remote command (CONTROL DEVICE 01–07) for the doors or the auxiliary outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteCommand {
+    Door(DoorCommand),
+    Aux(AuxCommand),
 }
 
 /// The `rtstate` snapshot shared with the network side: a version that moves on every change,
@@ -94,7 +122,9 @@ pub struct Controller {
     store: Store,
     clock: Arc<DeviceClock>,
     doors: Vec<DoorSlot>,
+    aux_outputs: AuxOutputs,
     relays: Box<dyn Relays>,
+    feedback: Option<Box<dyn ReaderFeedback>>,
     access: AccessState,
     rules: DeviceRules,
     status: SharedStatus,
@@ -116,7 +146,9 @@ impl Controller {
             store,
             clock,
             doors: Vec::new(),
+            aux_outputs: AuxOutputs::default(),
             relays,
+            feedback: None,
             access: AccessState::default(),
             rules: DeviceRules::default(),
             status: SharedStatus::default(),
@@ -140,6 +172,18 @@ impl Controller {
         c.finish(outputs, None, String::new())?;
         c.publish(true);
         Ok(c)
+    }
+
+    /// The same controller with `count` auxiliary outputs (1..=count), all off.
+    pub fn with_aux_outputs(mut self, count: usize) -> Controller {
+        self.aux_outputs = AuxOutputs::new(count);
+        self
+    }
+
+    /// Where the readers show each decision: called after the relay moved (a grant) or after the
+    /// refusal, before the record is committed. Without it the readers show nothing.
+    pub fn set_reader_feedback(&mut self, feedback: Box<dyn ReaderFeedback>) {
+        self.feedback = Some(feedback);
     }
 
     /// What the network side reads for `rtstate`.
@@ -194,11 +238,52 @@ impl Controller {
                 self.door_input(*door, Input::ExitButton, "exit button")
             }
             ControllerInput::Tamper => self.door_input(TAMPER_DOOR, Input::Tamper, "tamper"),
+            ControllerInput::AuxInput { aux, contact_made } => {
+                let event = aux::aux_input_event(*contact_made);
+                let log = event_log(self.clock.local_now(), u32::from(*aux), event, None);
+                Ok(Handled {
+                    indexes: self.append(&[log])?,
+                    decision: None,
+                    summary: format!("aux input {aux}: event {event}"),
+                })
+            }
+            ControllerInput::BadWiegandFrame { door, side } => self.bad_wiegand_frame(*door, *side),
         }
     }
 
-    /// Applies a remote command (CONTROL DEVICE) to its doors.
-    pub fn command(&mut self, command: DoorCommand) -> Result<Handled, StoreError> {
+    /// Applies a remote command (CONTROL DEVICE) to its doors or auxiliary outputs.
+    pub fn command(&mut self, command: RemoteCommand) -> Result<Handled, StoreError> {
+        match command {
+            RemoteCommand::Door(command) => self.door_command(command),
+            RemoteCommand::Aux(command) => {
+                let mono = self.clock.now().mono;
+                let changes = self.aux_outputs.command(command, mono);
+                let indexes = self.drive_aux(&changes)?;
+                Ok(Handled {
+                    indexes,
+                    decision: None,
+                    summary: format!("aux outputs: remote {:?}", command.action),
+                })
+            }
+        }
+    }
+
+    /// Moves the auxiliary outputs that changed, then commits their events.
+    fn drive_aux(&mut self, changes: &[AuxChange]) -> Result<Vec<i64>, StoreError> {
+        let mono = self.clock.now().mono;
+        for change in changes {
+            self.relays
+                .set_aux_output(change.aux, change.energised, mono);
+        }
+        let now = self.clock.local_now();
+        let logs: Vec<RtLog> = changes
+            .iter()
+            .filter_map(|c| c.event.map(|e| event_log(now, u32::from(c.aux), e, None)))
+            .collect();
+        self.append(&logs)
+    }
+
+    fn door_command(&mut self, command: DoorCommand) -> Result<Handled, StoreError> {
         let DoorCommand { door, remote } = command;
         let now = self.clock.now().mono;
         let mut outputs = Vec::new();
@@ -210,10 +295,12 @@ impl Controller {
         self.finish(outputs, None, format!("remote {remote:?}"))
     }
 
-    /// Fires the doors' due timers and follows the time zones (keep-open windows, first-card
-    /// periods). Call it at [`Controller::next_deadline`].
+    /// Fires the doors' and aux outputs' due timers and follows the time zones (keep-open
+    /// windows, first-card periods). Call it at [`Controller::next_deadline`].
     pub fn tick(&mut self) -> Result<Handled, StoreError> {
         let mono = self.clock.now().mono;
+        let aux_ended = self.aux_outputs.tick(mono);
+        self.drive_aux(&aux_ended)?;
         let mut outputs: Vec<(DoorId, Output)> = self
             .doors
             .iter_mut()
@@ -274,6 +361,7 @@ impl Controller {
         self.doors
             .iter()
             .filter_map(|s| s.door.next_deadline())
+            .chain(self.aux_outputs.next_deadline())
             .chain(next_minute)
             .min()
     }
@@ -359,16 +447,56 @@ impl Controller {
             linkid: 0,
             eventaddr: u32::from(door),
             event: decision.event,
-            inoutstatus: match side {
-                Direction::In => InOutStatus::In,
-                Direction::Out => InOutStatus::Out,
-            },
+            inoutstatus: in_out(side),
             verifytype: VerifyType::Code(decision.verify_type),
             index: 0,
         };
-        let mut handled = self.finish(vec![(door, out)], Some(credential_log), summary)?;
+        let outputs = vec![(door, out)];
+        self.drive(&outputs);
+        let feedback = match decision.verdict {
+            Verdict::Grant(_) => Some(Feedback::Granted),
+            Verdict::Deny => Some(Feedback::Denied),
+            // Not refused, not yet let through: the rest of the group is still to come.
+            Verdict::Waiting => None,
+        };
+        if let Some(feedback) = feedback {
+            self.show(door, side, feedback);
+        }
+        let mut handled = self.record(outputs, Some(credential_log), summary)?;
         handled.decision = Some(decision);
         Ok(handled)
+    }
+
+    /// A card the reader sent in no format the decoder knows: refused at the reader, recorded
+    /// as event 42 without a card number (its bits are not one).
+    fn bad_wiegand_frame(&mut self, door: DoorId, side: Direction) -> Result<Handled, StoreError> {
+        if self.door_index(door).is_none() {
+            return Ok(no_such_door(door));
+        }
+        self.show(door, side, Feedback::Denied);
+        let log = RtLog {
+            inoutstatus: in_out(side),
+            verifytype: VerifyType::Code(VERIFY_CARD),
+            ..event_log(
+                self.clock.local_now(),
+                u32::from(door),
+                WRONG_WIEGAND_FORMAT,
+                None,
+            )
+        };
+        let summary = format!("door {door}: unreadable card (event {WRONG_WIEGAND_FORMAT})");
+        self.record(Vec::new(), Some(log), summary)
+    }
+
+    fn show(&mut self, door: DoorId, side: Direction, feedback: Feedback) {
+        let Some(readers) = self.feedback.as_mut() else {
+            return;
+        };
+        let side = match side {
+            Direction::In => ReaderSide::In,
+            Direction::Out => ReaderSide::Out,
+        };
+        readers.show(ReaderAt { door, side }, feedback, self.clock.now().mono);
     }
 
     fn door_input(
@@ -385,20 +513,34 @@ impl Controller {
         self.finish(vec![(door, out)], None, format!("door {door}: {what}"))
     }
 
-    /// Drives the relays the outputs changed, then commits one record per event (the
-    /// credential's first) and publishes the new state.
+    /// Drives the relays the outputs changed, then records them ([`Controller::record`]).
     fn finish(
         &mut self,
         outputs: Vec<(DoorId, Output)>,
         credential_log: Option<RtLog>,
         summary: String,
     ) -> Result<Handled, StoreError> {
+        self.drive(&outputs);
+        self.record(outputs, credential_log, summary)
+    }
+
+    /// Drives the relays the outputs changed.
+    fn drive(&mut self, outputs: &[(DoorId, Output)]) {
         let mono = self.clock.now().mono;
-        for (door, out) in &outputs {
+        for (door, out) in outputs {
             if let Some(level) = out.relay_energised {
                 self.relays.set_lock(*door, level, mono);
             }
         }
+    }
+
+    /// Publishes the new state, then commits one record per event (the credential's first).
+    fn record(
+        &mut self,
+        outputs: Vec<(DoorId, Output)>,
+        credential_log: Option<RtLog>,
+        summary: String,
+    ) -> Result<Handled, StoreError> {
         let now = self.clock.local_now();
         let logs: Vec<RtLog> = credential_log
             .into_iter()
@@ -793,6 +935,13 @@ fn event_log(time: LocalDateTime, door: u32, event: u16, from: Option<DoorEvent>
             e.verify_type()
         }),
         index: 0,
+    }
+}
+
+fn in_out(side: Direction) -> InOutStatus {
+    match side {
+        Direction::In => InOutStatus::In,
+        Direction::Out => InOutStatus::Out,
     }
 }
 

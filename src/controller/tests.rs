@@ -6,9 +6,10 @@
 use super::*;
 use crate::clock::ManualClock;
 use crate::commands::{CommandContext, execute_batch};
-use crate::hal::{RelayChange, SimRelayView, SimRelays};
+use crate::hal::{RelayChange, SimFeedback, SimRelayView, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::options::{ServerOptions, StampTable, UtcOffset};
+use crate::protocol::security::control::OutputAction;
 use crate::protocol::security::rtstate::{AlarmFlags, SensorState};
 use crate::protocol::session::Now;
 use std::path::Path;
@@ -44,6 +45,9 @@ fn office() -> String {
     )
 }
 
+/// The rig's auxiliary outputs.
+const AUX_OUTPUTS: usize = 2;
+
 /// A device with two doors on a file store, a second connection for the network side.
 struct Rig {
     _dir: tempfile::TempDir,
@@ -73,7 +77,7 @@ impl Rig {
             utc_ms: START_UTC_MS,
         }));
         let clock = Arc::new(DeviceClock::new(Box::new(manual.clone()), 0, ZONE));
-        let sim = SimRelays::new(2);
+        let sim = SimRelays::new(2).with_aux_outputs(AUX_OUTPUTS);
         let relays = sim.view();
         let controller = Controller::new(
             Store::open(&path).unwrap(),
@@ -81,7 +85,8 @@ impl Rig {
             wrap(sim, &path),
             2,
         )
-        .unwrap();
+        .unwrap()
+        .with_aux_outputs(AUX_OUTPUTS);
         Rig {
             store: Store::open(&path).unwrap(),
             path,
@@ -138,7 +143,7 @@ impl Rig {
         }
         let seqs: Vec<i64> = replies.iter().map(|r| r.seq).collect();
         self.store.write(|tx| tx.delete_replies(&seqs)).unwrap();
-        for command in effects.door_commands {
+        for command in effects.remote_commands {
             self.controller.command(command).unwrap();
         }
         if effects.access_changed {
@@ -618,6 +623,10 @@ impl Relays for CountingRelays {
         self.committed_at_each_move.lock().unwrap().push(committed);
         self.inner.set_lock(door, energised, now);
     }
+
+    fn set_aux_output(&mut self, aux: u8, energised: bool, now: Mono) {
+        self.inner.set_aux_output(aux, energised, now);
+    }
 }
 
 #[test]
@@ -739,4 +748,236 @@ fn the_default_capacity_is_the_configured_default_and_deletes_one_percent() {
         }
     );
     assert_eq!(RecordCapacity::new(150).delete_batch, 1);
+}
+
+fn aux(aux: Option<u8>, action: OutputAction) -> RemoteCommand {
+    RemoteCommand::Aux(AuxCommand { aux, action })
+}
+
+#[test]
+fn a_remote_aux_opening_drives_the_output_for_its_time_and_is_recorded() {
+    let mut rig = Rig::new();
+    let five = OutputAction::OpenFor(std::num::NonZeroU8::new(5).unwrap());
+    let handled = rig.controller.command(aux(Some(2), five)).unwrap();
+    assert_eq!(handled.indexes.len(), 1);
+    assert_eq!(rig.relays.aux_levels(), [false, true]);
+    // The doors' relays are not the aux outputs.
+    assert_eq!(rig.relays.levels(), [false, false]);
+    assert_eq!(rig.controller.next_deadline(), Some(secs(5)));
+    rig.run_until(Mono(secs(5).0 - 1));
+    assert_eq!(rig.relays.aux_levels(), [false, true]);
+    rig.run_until(secs(5));
+    assert_eq!(rig.relays.aux_levels(), [false, false]);
+    // Event 12 at aux output 2; the timed end is no event.
+    assert_eq!(
+        rig.records(),
+        ["09:00:00 12 pin=0 card=0 door=2 in verify=200"]
+    );
+}
+
+#[test]
+fn normally_open_aux_outputs_stay_on_until_the_server_closes_them() {
+    let mut rig = Rig::new();
+    rig.controller
+        .command(aux(None, OutputAction::NormallyOpen))
+        .unwrap();
+    rig.run_until(secs(3600));
+    assert_eq!(rig.relays.aux_levels(), [true, true]);
+    rig.controller
+        .command(aux(Some(1), OutputAction::Close))
+        .unwrap();
+    assert_eq!(rig.relays.aux_levels(), [false, true]);
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 12 pin=0 card=0 door=1 in verify=200",
+            "09:00:00 12 pin=0 card=0 door=2 in verify=200",
+            "10:00:00 13 pin=0 card=0 door=1 in verify=200",
+        ]
+    );
+}
+
+#[test]
+fn aux_input_changes_are_recorded_at_their_input() {
+    let mut rig = Rig::new();
+    rig.input(ControllerInput::AuxInput {
+        aux: 2,
+        contact_made: true,
+    });
+    rig.input(ControllerInput::AuxInput {
+        aux: 2,
+        contact_made: false,
+    });
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 221 pin=0 card=0 door=2 in verify=200",
+            "09:00:00 220 pin=0 card=0 door=2 in verify=200",
+        ]
+    );
+    // No door moved.
+    assert!(rig.relay_changes().is_empty());
+}
+
+/// What a reader was showing, and what had happened by then.
+#[derive(Debug, PartialEq, Eq)]
+struct Shown {
+    at: Mono,
+    reader: ReaderAt,
+    feedback: Feedback,
+    /// The relays' levels, door 1 first.
+    relays: Vec<bool>,
+    /// Records committed.
+    committed: i64,
+}
+
+/// Readers that note, at each feedback, the relays' levels and the records committed.
+struct SpyFeedback {
+    relays: SimRelayView,
+    store: Store,
+    shown: Arc<Mutex<Vec<Shown>>>,
+}
+
+impl ReaderFeedback for SpyFeedback {
+    fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono) {
+        let committed = self.store.read(|tx| tx.count_all_records()).unwrap();
+        self.shown.lock().unwrap().push(Shown {
+            at: now,
+            reader,
+            feedback,
+            relays: self.relays.levels(),
+            committed,
+        });
+    }
+}
+
+/// A rig with the office's rules whose readers are spied on; the device's start is recorded.
+fn spied_rig() -> (Rig, Arc<Mutex<Vec<Shown>>>) {
+    let mut rig = Rig::new();
+    rig.server(&office());
+    rig.controller.started().unwrap();
+    rig.records();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    rig.controller.set_reader_feedback(Box::new(SpyFeedback {
+        relays: rig.relays.clone(),
+        store: Store::open(&rig.path).unwrap(),
+        shown: shown.clone(),
+    }));
+    (rig, shown)
+}
+
+fn door1_reader(side: ReaderSide) -> ReaderAt {
+    ReaderAt { door: 1, side }
+}
+
+#[test]
+fn a_grant_shows_at_the_reader_after_the_relay_moved_and_before_the_record() {
+    let (mut rig, shown) = spied_rig();
+    rig.run_until(secs(2));
+    rig.swipe(123, Direction::Out);
+    assert_eq!(
+        *shown.lock().unwrap(),
+        [Shown {
+            at: secs(2),
+            reader: door1_reader(ReaderSide::Out),
+            feedback: Feedback::Granted,
+            relays: vec![true, false],
+            committed: 1,
+        }],
+        "the relay on, only the start record (206) committed"
+    );
+    assert_eq!(rig.relay_changes(), [up(secs(2))]);
+    assert_eq!(
+        rig.records(),
+        ["09:00:02 0 pin=1 card=123 door=1 out verify=4"]
+    );
+}
+
+#[test]
+fn a_refusal_shows_denied_and_inputs_that_are_no_credential_show_nothing() {
+    let (mut rig, shown) = spied_rig();
+    rig.swipe(999, Direction::In);
+    rig.input(ControllerInput::ExitButton { door: 1 });
+    rig.sensor(DoorPosition::Open);
+    rig.input(ControllerInput::Tamper);
+    // A credential at a door the board lacks is no reader's.
+    rig.input(ControllerInput::Credential {
+        credential: Credential::Card(123),
+        door: 3,
+        side: Direction::In,
+    });
+    assert_eq!(
+        *shown.lock().unwrap(),
+        [Shown {
+            at: T0,
+            reader: door1_reader(ReaderSide::In),
+            feedback: Feedback::Denied,
+            relays: vec![false, false],
+            committed: 1,
+        }]
+    );
+    assert_eq!(
+        rig.records()[0],
+        "09:00:00 27 pin=0 card=999 door=1 in verify=4"
+    );
+}
+
+#[test]
+fn a_bad_wiegand_frame_is_refused_at_its_reader_and_logged_as_event_42() {
+    let (mut rig, shown) = spied_rig();
+    let (version, _) = rig.controller.status().door_states();
+    let handled = rig.input(ControllerInput::BadWiegandFrame {
+        door: 1,
+        side: Direction::Out,
+    });
+    assert_eq!(handled.indexes.len(), 1);
+    assert_eq!(handled.summary, "door 1: unreadable card (event 42)");
+    assert_eq!(
+        rig.records(),
+        ["09:00:00 42 pin=0 card=0 door=1 out verify=4"]
+    );
+    assert_eq!(
+        *shown.lock().unwrap(),
+        [Shown {
+            at: T0,
+            reader: door1_reader(ReaderSide::Out),
+            feedback: Feedback::Denied,
+            relays: vec![false, false],
+            committed: 1,
+        }]
+    );
+    rig.run_until(secs(60));
+    assert_eq!(rig.relay_changes(), []);
+    assert_eq!(rig.controller.status().door_states().0, version);
+    // At a door the board lacks: nothing.
+    let handled = rig.input(ControllerInput::BadWiegandFrame {
+        door: 3,
+        side: Direction::In,
+    });
+    assert_eq!(handled.indexes, []);
+    assert_eq!(shown.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn the_sim_readers_show_each_decision_in_order() {
+    let mut rig = Rig::new();
+    rig.server(&office());
+    let readers = SimFeedback::default();
+    let view = readers.view();
+    rig.controller.set_reader_feedback(Box::new(readers));
+    rig.swipe(123, Direction::In);
+    rig.run_until(secs(1));
+    rig.swipe(999, Direction::Out);
+    let shown: Vec<(Mono, ReaderSide, Feedback)> = view
+        .shown()
+        .iter()
+        .map(|s| (s.at, s.reader.side, s.feedback))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (T0, ReaderSide::In, Feedback::Granted),
+            (secs(1), ReaderSide::Out, Feedback::Denied)
+        ]
+    );
 }

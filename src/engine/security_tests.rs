@@ -6,7 +6,7 @@ use super::*;
 use crate::clock::ManualClock;
 use crate::clock::TimeSource;
 use crate::config::{self, AgentConfig};
-use crate::controller::DoorCommand;
+use crate::controller::{DoorCommand, RemoteCommand};
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::options::UtcOffset;
 use crate::protocol::security::capabilities::tests::seed_example;
@@ -42,7 +42,7 @@ fn offline_events() -> u16 {
 /// The doors as the engine sees them: a fixed state and the commands it was given.
 #[derive(Clone, Default)]
 struct FakeDoors {
-    commands: Arc<Mutex<Vec<DoorCommand>>>,
+    commands: Arc<Mutex<Vec<RemoteCommand>>>,
     reloads: Arc<Mutex<usize>>,
 }
 
@@ -56,7 +56,7 @@ impl DoorLink for FakeDoors {
         (1, vec![door, door])
     }
 
-    fn apply(&self, commands: &[DoorCommand], reload: bool) {
+    fn apply(&self, commands: &[RemoteCommand], reload: bool) {
         self.commands.lock().unwrap().extend_from_slice(commands);
         if reload {
             *self.reloads.lock().unwrap() += 1;
@@ -238,10 +238,10 @@ fn door_commands_reach_the_doors_and_their_replies_reach_the_server() {
     rig.run_until("both replies", |r| r.server.replies().len() >= 2);
     assert_eq!(
         *rig.doors.commands.lock().unwrap(),
-        [DoorCommand {
+        [RemoteCommand::Door(DoorCommand {
             door: Some(1),
             remote: crate::door::Remote::OpenFor(std::num::NonZeroU8::new(5).unwrap()),
-        }]
+        })]
     );
     let replies: Vec<String> = rig.server.replies().iter().map(|r| r.raw.clone()).collect();
     assert!(

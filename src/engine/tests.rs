@@ -193,7 +193,7 @@ impl DoorLink for ClosedDoors {
         (0, vec![closed; 2])
     }
 
-    fn apply(&self, _commands: &[DoorCommand], _reload: bool) {}
+    fn apply(&self, _commands: &[RemoteCommand], _reload: bool) {}
 }
 
 impl Rig {

@@ -14,24 +14,30 @@
 //!    event buffer of [`KERNEL_EVENT_BUFFER`] events (a 34-bit frame is 68 edges; the default
 //!    is 16 per line). Contacts get their bias and debounce; Wiegand lines get no debounce.
 //!    RS485 driver-enable lines are left to the RS485 driver ([`crate::hal::osdp`]).
-//! 3. [`GpioOutputs`] is the controller's [`Relays`]; [`GpioInputLines::start`] reads the
-//!    contacts' levels and starts one thread per input request, which turns edges into
+//! 3. [`GpioOutputs`] is the controller's [`Relays`]; [`GpioIndicators::start`] starts the
+//!    thread that plays each reader's feedback on its LED and buzzer lines ([`indicators`] has
+//!    the patterns) and returns the controller's [`ReaderFeedback`]; [`GpioInputLines::start`]
+//!    reads the contacts' levels and starts one thread per input request, which turns edges into
 //!    controller inputs ([`inputs`] does the bookkeeping) and feeds each Wiegand reader's
 //!    [`WiegandDecode`]r.
 
+pub mod indicators;
 pub mod inputs;
 pub mod lines;
 
+pub use indicators::{Indicator, IndicatorDriver, IndicatorLine};
 pub use inputs::{
-    InputRole, InputStep, InputTracker, PulseEdge, WiegandEdge, card_presented, door_position,
+    FrameRead, InputRole, InputStep, InputTracker, PulseEdge, WiegandEdge, door_position,
+    frame_input,
 };
 pub use lines::{
     ChipLines, GpioSystem, LineAddress, LineProblem, LineProblems, LinuxGpio, ResolvedLine,
     resolve_lines,
 };
 
-use super::{Relays, wiegand};
+use super::{Feedback, ReaderFeedback, Relays, wiegand};
 use crate::access::model::{DoorId, SensorType};
+use crate::clock::DeviceClock;
 use crate::config::board::{Bias, LineKind, LineRole, ReaderAt, WiegandWire};
 use crate::config::{BoardConfig, defaults};
 use crate::controller::ControllerInput;
@@ -42,6 +48,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -72,13 +79,14 @@ pub enum GpioError {
         chip: String,
         source: std::io::Error,
     },
+    #[error("cannot start the reader feedback thread: {0}")]
+    FeedbackThread(std::io::Error),
 }
 
-/// The lock relays, and the reader LED and buzzer lines held inactive (nothing drives reader
-/// feedback yet; holding the lines keeps anything else from driving them).
+/// The lock relays and the aux outputs.
 pub struct GpioOutputs {
     locks: BTreeMap<DoorId, OutputLine>,
-    _indicators: Vec<Request>,
+    aux_outputs: BTreeMap<u8, OutputLine>,
 }
 
 struct OutputLine {
@@ -86,19 +94,167 @@ struct OutputLine {
     request: Request,
 }
 
-impl Relays for GpioOutputs {
-    fn set_lock(&mut self, door: DoorId, energised: bool, _now: Mono) {
-        let Some(lock) = self.locks.get(&door) else {
-            log::error!("relay of door {door} set, but the board has no such door");
-            return;
-        };
-        let value = if energised {
+impl OutputLine {
+    /// Makes the line active (`true`) or inactive.
+    fn set(&self, active: bool) -> Result<(), gpiocdev::Error> {
+        let value = if active {
             Value::Active
         } else {
             Value::Inactive
         };
-        if let Err(e) = lock.request.set_lone_value(value) {
-            log::error!("{}: cannot set the lock relay to {value:?}: {e}", lock.key);
+        self.request.set_lone_value(value)
+    }
+}
+
+impl IndicatorLine for OutputLine {
+    fn set(&mut self, active: bool) -> Result<(), String> {
+        OutputLine::set(self, active).map_err(|e| e.to_string())
+    }
+}
+
+/// The readers' LED and buzzer lines, requested and inactive, before their thread starts.
+pub struct GpioIndicators {
+    lines: Vec<((ReaderAt, Indicator), OutputLine)>,
+}
+
+/// Feedback shows waiting for the indicator thread; more are dropped (and logged): a burst that
+/// long is no user at a reader.
+const FEEDBACK_QUEUE: usize = 16;
+
+impl GpioIndicators {
+    /// Starts the thread that drives the lines on `clock`, the controller's.
+    pub fn start(self, clock: Arc<DeviceClock>) -> Result<GpioFeedback, GpioError> {
+        let lines = self.lines.into_iter().map(|(at, line)| {
+            let key = line.key.clone();
+            (at, key, Box::new(line) as Box<dyn IndicatorLine>)
+        });
+        GpioFeedback::start(IndicatorDriver::new(lines), clock)
+    }
+}
+
+/// The controller's [`ReaderFeedback`] on a GPIO board: hands each show to the indicator thread
+/// without waiting. Dropping it sets the lines inactive and stops the thread.
+pub struct GpioFeedback {
+    /// The readers with an LED or a buzzer line: the others show nothing here.
+    readers: Vec<ReaderAt>,
+    shows: Option<SyncSender<(ReaderAt, Feedback, Mono)>>,
+    thread: Option<JoinHandle<()>>,
+    /// A show was dropped and not yet followed by one that went through (logged once).
+    dropping: bool,
+}
+
+impl GpioFeedback {
+    /// Starts the thread that steps `driver` on `clock`; none when it drives no line.
+    pub fn start(
+        driver: IndicatorDriver,
+        clock: Arc<DeviceClock>,
+    ) -> Result<GpioFeedback, GpioError> {
+        let readers = driver.readers();
+        if readers.is_empty() {
+            return Ok(GpioFeedback {
+                readers,
+                shows: None,
+                thread: None,
+                dropping: false,
+            });
+        }
+        let (shows, queue) = mpsc::sync_channel(FEEDBACK_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("reader-feedback".into())
+            .spawn(move || play(driver, &queue, &clock))
+            .map_err(GpioError::FeedbackThread)?;
+        Ok(GpioFeedback {
+            readers,
+            shows: Some(shows),
+            thread: Some(thread),
+            dropping: false,
+        })
+    }
+}
+
+impl ReaderFeedback for GpioFeedback {
+    fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono) {
+        let Some(shows) = self
+            .shows
+            .as_ref()
+            .filter(|_| self.readers.contains(&reader))
+        else {
+            return;
+        };
+        match shows.try_send((reader, feedback, now)) {
+            Ok(()) => self.dropping = false,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                if !self.dropping {
+                    log::warn!(
+                        "{reader} reader: feedback {feedback:?} not shown: the feedback thread \
+                         is behind or gone"
+                    );
+                }
+                self.dropping = true;
+            }
+        }
+    }
+}
+
+impl Drop for GpioFeedback {
+    fn drop(&mut self) {
+        // The thread sees the channel close, releases the lines and ends.
+        self.shows = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The indicator thread: waits for a show or the next change in the patterns under way, and
+/// steps the driver at the clock's time.
+fn play(
+    mut driver: IndicatorDriver,
+    queue: &Receiver<(ReaderAt, Feedback, Mono)>,
+    clock: &DeviceClock,
+) {
+    loop {
+        let next = match driver.next_change() {
+            None => queue
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(at) => {
+                let wait = at.0.saturating_sub(clock.now().mono.0);
+                queue.recv_timeout(Duration::from_millis(wait))
+            }
+        };
+        match next {
+            Ok((reader, feedback, at)) => driver.show(reader, feedback, at),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        driver.step(clock.now().mono);
+    }
+    driver.release();
+}
+
+impl Relays for GpioOutputs {
+    fn set_lock(&mut self, door: DoorId, energised: bool, _now: Mono) {
+        match self.locks.get(&door) {
+            Some(lock) => lock.set_logged(energised),
+            None => log::error!("relay of door {door} set, but the board has no such door"),
+        }
+    }
+
+    fn set_aux_output(&mut self, aux: u8, energised: bool, _now: Mono) {
+        match self.aux_outputs.get(&aux) {
+            Some(output) => output.set_logged(energised),
+            None => log::error!("aux output {aux} set, but the board has no such output"),
+        }
+    }
+}
+
+impl OutputLine {
+    /// [`OutputLine::set`], a failure logged with the line's key.
+    fn set_logged(&self, energised: bool) {
+        if let Err(e) = self.set(energised) {
+            let act = if energised { "energise" } else { "de-energise" };
+            log::error!("{}: cannot {act} the output: {e}", self.key);
         }
     }
 }
@@ -133,8 +289,8 @@ pub struct InputWiring {
 /// for [`inputs::WIEGAND_FRAME_GAP`].
 pub trait WiegandDecode: Send {
     fn edge(&mut self, edge: &WiegandEdge);
-    /// The card number of the frame that ended, if it decoded (the decoder reports a bad one).
-    fn frame_end(&mut self) -> Option<u64>;
+    /// The cards and refusals of the frames that ended, in order (keypad keys are left out).
+    fn frame_end(&mut self) -> Vec<FrameRead>;
 }
 
 /// One Wiegand reader's decoding: edges to frames ([`wiegand::EdgeDecoder`], kernel timestamps),
@@ -186,23 +342,27 @@ impl WiegandDecode for ReaderDecoder {
         self.closed.extend(self.edges.edge(event));
     }
 
-    fn frame_end(&mut self) -> Option<u64> {
+    fn frame_end(&mut self) -> Vec<FrameRead> {
         // The lines were quiet for the frame gap: the frame under way is complete.
         if let Some(deadline) = self.edges.deadline() {
             self.closed.extend(self.edges.tick(deadline));
         }
-        let mut card = None;
+        let mut reads = Vec::new();
         for frame in std::mem::take(&mut self.closed) {
             match frame.and_then(|f| self.formats.decode(&f)) {
-                Ok(wiegand::Reading::Card(read)) => card = Some(read.number),
+                Ok(wiegand::Reading::Card(read)) => reads.push(FrameRead::Card(read.number)),
                 Ok(wiegand::Reading::Key(key)) => log::info!(
                     "{} reader: keypad key {key:?} ignored: keypad entry on Wiegand readers is not supported",
                     self.reader
                 ),
-                Err(e) => log::warn!("{} reader: Wiegand frame refused: {e}", self.reader),
+                Err(e) if e.is_noise() => log::debug!("{} reader: line noise: {e}", self.reader),
+                Err(e) => {
+                    log::warn!("{} reader: Wiegand frame refused: {e}", self.reader);
+                    reads.push(FrameRead::Refused(e));
+                }
             }
         }
-        card
+        reads
     }
 }
 
@@ -210,22 +370,36 @@ impl WiegandDecode for ReaderDecoder {
 pub fn open(
     board: &BoardConfig,
     lines: &[ResolvedLine<'_>],
-) -> Result<(GpioOutputs, GpioInputLines), GpioError> {
+) -> Result<(GpioOutputs, GpioIndicators, GpioInputLines), GpioError> {
     let mut locks = BTreeMap::new();
+    let mut aux_outputs = BTreeMap::new();
     let mut indicators = Vec::new();
+    let output_line = |line: &ResolvedLine<'_>| {
+        Ok::<_, GpioError>(OutputLine {
+            key: line.line.key.clone(),
+            request: request_output(line)?,
+        })
+    };
     let mut inputs_by_chip: BTreeMap<&PathBuf, Vec<&ResolvedLine<'_>>> = BTreeMap::new();
     for line in lines {
         match line.line.role {
             LineRole::Lock(door) => {
-                let request = request_output(line)?;
-                let key = line.line.key.clone();
-                locks.insert(door, OutputLine { key, request });
+                locks.insert(door, output_line(line)?);
             }
-            LineRole::Led(_) | LineRole::Buzzer(_) => indicators.push(request_output(line)?),
+            LineRole::Led(reader) => {
+                indicators.push(((reader, Indicator::Led), output_line(line)?));
+            }
+            LineRole::Buzzer(reader) => {
+                indicators.push(((reader, Indicator::Buzzer), output_line(line)?));
+            }
+            LineRole::AuxOut(aux) => {
+                aux_outputs.insert(aux, output_line(line)?);
+            }
             LineRole::Rs485De(_) => {}
             LineRole::Sensor(_)
             | LineRole::ExitButton(_)
             | LineRole::Tamper
+            | LineRole::AuxIn(_)
             | LineRole::Wiegand(..) => {
                 inputs_by_chip
                     .entry(&line.address.chip)
@@ -238,11 +412,12 @@ pub fn open(
         .into_iter()
         .map(|(chip, lines)| request_inputs(board, chip, &lines))
         .collect::<Result<_, _>>()?;
-    let outputs = GpioOutputs {
-        locks,
-        _indicators: indicators,
-    };
-    Ok((outputs, GpioInputLines { requests }))
+    let indicators = GpioIndicators { lines: indicators };
+    Ok((
+        GpioOutputs { locks, aux_outputs },
+        indicators,
+        GpioInputLines { requests },
+    ))
 }
 
 fn describe(lines: &[&ResolvedLine<'_>]) -> String {
@@ -334,7 +509,12 @@ fn input_role(board: &BoardConfig, role: LineRole) -> Option<InputRole> {
         LineRole::ExitButton(door) => InputRole::ExitButton(door),
         LineRole::Tamper => InputRole::Tamper,
         LineRole::Wiegand(reader, wire) => InputRole::Wiegand(reader, wire),
-        LineRole::Lock(_) | LineRole::Led(_) | LineRole::Buzzer(_) | LineRole::Rs485De(_) => {
+        LineRole::AuxIn(aux) => InputRole::AuxIn(aux),
+        LineRole::Lock(_)
+        | LineRole::Led(_)
+        | LineRole::Buzzer(_)
+        | LineRole::Rs485De(_)
+        | LineRole::AuxOut(_) => {
             return None;
         }
     })
@@ -409,8 +589,12 @@ fn watch(input: InputRequest, levels: &[(Offset, bool)], wiring: &InputWiring, s
                     .or_insert_with(|| (wiring.decoder)(edge.reader))
                     .edge(&edge),
                 InputStep::FrameEnd(reader) => {
-                    if let Some(card) = decoders.get_mut(&reader).and_then(|d| d.frame_end()) {
-                        (wiring.on_input)(card_presented(reader, card));
+                    for read in decoders
+                        .get_mut(&reader)
+                        .map(|d| d.frame_end())
+                        .unwrap_or_default()
+                    {
+                        (wiring.on_input)(frame_input(reader, read));
                     }
                 }
             }

@@ -19,7 +19,9 @@
 //! and handles what the panel reports ([`reader`] does the bookkeeping):
 //! - a card read (osdp_RAW) is decoded like a Wiegand frame and becomes
 //!   [`ControllerInput::Credential`] at the reader's door and side; a read that does not decode
-//!   is logged with its reason, never its bits. Keypad keys are ignored, as on Wiegand readers.
+//!   is logged with its reason, never its bits, and is event 42
+//!   ([`ControllerInput::BadWiegandFrame`]), as on a Wiegand reader. Keypad keys are ignored, as
+//!   on Wiegand readers.
 //! - a reader's tamper flag (osdp_LSTATR, asked for when the reader comes on-line and reported
 //!   by it on change) going into alarm becomes [`ControllerInput::Tamper`] (event 100, the only
 //!   tamper input the controller has; App 2's reader tamper code 109 needs a controller input of
@@ -29,8 +31,10 @@
 //!   [`OsdpStatus`]. App 2 has "reader offline" (110), but the controller has no input for it.
 //! - LibOSDP retries an off-line reader only every 300 s, so the thread rebuilds the panel
 //!   while a reader is off-line, at growing intervals ([`reader::Reprobe`]).
-//! - [`Feedback`] from the controller ([`OsdpFeedback`], which never blocks) becomes osdp_LED
-//!   (green on a grant, red on a refusal, for 1.5 s) and osdp_BUZ (two short beeps on a refusal).
+//! - [`Feedback`] from the controller ([`OsdpFeedback`], which never blocks: a full queue drops
+//!   the show, logged once) becomes osdp_LED (green on a grant, red on a refusal, for 1.5 s) and
+//!   osdp_BUZ (two short beeps on a refusal). [`crate::hal::FeedbackFanOut`] puts it beside the
+//!   GPIO readers' feedback.
 //!
 //! # Secure channel
 //!
@@ -43,7 +47,7 @@
 pub mod reader;
 pub mod serial;
 
-pub use reader::{LinkChange, OfflineCause, RawFormat, ReaderTrack, TamperChange};
+pub use reader::{CardRead, LinkChange, OfflineCause, RawFormat, ReaderTrack, TamperChange};
 pub use serial::{BusPort, PortError, check_port};
 
 use crate::clock::DeviceClock;
@@ -60,13 +64,15 @@ use libosdp::{
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How often the bus thread refreshes its control panel.
 pub const REFRESH_INTERVAL: Duration = Duration::from_millis(10);
+/// Feedback requests a bus queues; more are dropped (logged once) rather than waited for.
+const FEEDBACK_QUEUE: usize = 16;
 
 /// Why a bus could not start.
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +221,7 @@ enum BusRequest {
 
 /// A running bus; dropping it stops its thread.
 pub struct OsdpBus {
-    requests: Sender<BusRequest>,
+    requests: SyncSender<BusRequest>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     routes: Vec<ReaderAt>,
@@ -258,7 +264,7 @@ impl OsdpBus {
                 port: config.port.clone(),
                 reason,
             })?;
-        let (requests, requests_rx) = mpsc::channel();
+        let (requests, requests_rx) = mpsc::sync_channel(FEEDBACK_QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let routes = config.readers.iter().map(|r| r.at).collect();
         let (number, port) = (config.number, config.port.clone());
@@ -325,6 +331,7 @@ impl OsdpBus {
                 .enumerate()
                 .map(|(index, &at)| (at, (self.requests.clone(), index)))
                 .collect(),
+            dropping: false,
         }
     }
 }
@@ -332,7 +339,8 @@ impl OsdpBus {
 impl Drop for OsdpBus {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = self.requests.send(BusRequest::Stop);
+        // A full queue is fine: the thread sees the flag within one refresh.
+        let _ = self.requests.try_send(BusRequest::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -401,7 +409,9 @@ impl OsdpBuses {
 /// Readers that are not on an OSDP bus are left to the other feedback implementations.
 #[derive(Debug, Clone, Default)]
 pub struct OsdpFeedback {
-    routes: BTreeMap<ReaderAt, (Sender<BusRequest>, usize)>,
+    routes: BTreeMap<ReaderAt, (SyncSender<BusRequest>, usize)>,
+    /// A show was dropped and not yet followed by one that went through (logged once).
+    dropping: bool,
 }
 
 impl OsdpFeedback {
@@ -414,9 +424,20 @@ impl OsdpFeedback {
 
 impl ReaderFeedback for OsdpFeedback {
     fn show(&mut self, reader: ReaderAt, feedback: Feedback, _now: Mono) {
-        if let Some((bus, index)) = self.routes.get(&reader) {
-            // A stopped bus has nothing to show it on.
-            let _ = bus.send(BusRequest::Feedback(*index, feedback));
+        let Some((bus, index)) = self.routes.get(&reader) else {
+            return;
+        };
+        match bus.try_send(BusRequest::Feedback(*index, feedback)) {
+            Ok(()) => self.dropping = false,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                if !self.dropping {
+                    log::warn!(
+                        "{reader} reader: feedback {feedback:?} not shown: its RS485 bus thread \
+                         is behind or gone"
+                    );
+                }
+                self.dropping = true;
+            }
         }
     }
 }
@@ -509,9 +530,10 @@ impl BusThread {
                     OsdpCardFormats::Wiegand => RawFormat::Wiegand,
                 };
                 match track.card_read(format, read.nr_bits, &read.data) {
-                    Ok(Some(input)) => (self.wiring.on_input)(input),
-                    Ok(None) => {}
-                    Err(e) => log::warn!("{name}: card read refused: {e}"),
+                    CardRead::Input(input) => (self.wiring.on_input)(input),
+                    CardRead::Key => log::info!(
+                        "{name}: keypad key ignored: keypad entry on OSDP readers is not supported"
+                    ),
                 }
             }
             OsdpEvent::KeyPress(keys) => log::info!(

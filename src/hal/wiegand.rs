@@ -134,6 +134,14 @@ pub enum WiegandError {
     UnknownKey { code: u8 },
 }
 
+impl WiegandError {
+    /// A burst too short to be a card or a key: line noise (a spike, a reader powering up), not
+    /// someone at the reader.
+    pub fn is_noise(&self) -> bool {
+        matches!(self, WiegandError::TooShort { .. })
+    }
+}
+
 /// A frame's line-level outcome.
 pub type FrameResult = Result<Frame, WiegandError>;
 
@@ -320,6 +328,12 @@ impl Pending {
 
     fn close(self) -> FrameResult {
         match self.fault {
+            // Lost events may have been any number of bits: a card may have been presented.
+            Some(WiegandError::EventsLost) => Err(WiegandError::EventsLost),
+            // Fewer bits than the shortest keypad burst is line noise, whatever its pulses were.
+            _ if self.frame.len < MIN_FRAME_BITS => Err(WiegandError::TooShort {
+                bits: self.frame.len,
+            }),
             Some(fault) => Err(fault),
             None => Ok(self.frame),
         }

@@ -235,7 +235,7 @@ fn seed_table_updates_are_answered_and_stored() {
         let effects = rig.run(command);
         assert_eq!(rig.replies(), [reply], "{command}");
         assert_eq!(effects.access_changed, access_changed, "{command}");
-        assert!(effects.door_commands.is_empty() && !effects.reboot);
+        assert!(effects.remote_commands.is_empty() && !effects.reboot);
     }
 
     let user = rig.read(|tx| tx.user("1")).unwrap();
@@ -938,7 +938,7 @@ fn a_command_id_seen_again_is_answered_minus_7_and_not_run_again() {
         assert_eq!(rig.replies(), [repeated]);
         assert_eq!(again, Effects::default(), "{command}");
         assert_eq!(
-            first.door_commands.len(),
+            first.remote_commands.len(),
             usize::from(reply.contains("=0&"))
         );
     }
@@ -1259,7 +1259,7 @@ fn secs(n: u8) -> NonZeroU8 {
 
 #[test]
 fn control_device_becomes_door_commands() {
-    let door = |door: Option<u8>, remote| DoorCommand { door, remote };
+    let door = |door: Option<u8>, remote| RemoteCommand::Door(DoorCommand { door, remote });
     // (command, door command) [seed 003 §9.4 examples 1 and 2, note §6.3].
     let cases = [
         (
@@ -1316,9 +1316,49 @@ fn control_device_becomes_door_commands() {
         assert_eq!(
             effects,
             Effects {
-                door_commands: vec![expected],
+                remote_commands: vec![expected],
                 ..Effects::default()
             },
+            "{command}"
+        );
+    }
+}
+
+#[test]
+fn control_device_drives_the_aux_outputs_the_controller_registered() {
+    let mut rig = Rig::new();
+    rig.capabilities.aux_out_count = 2;
+    let aux = |aux: Option<u8>, action| RemoteCommand::Aux(AuxCommand { aux, action });
+    // (command, reply code, aux command) [seed 003 §9.4: BB the aux output, CC 02, DD the time].
+    let cases = [
+        (
+            "C:1:CONTROL DEVICE 01020205",
+            0,
+            Some(aux(Some(2), OutputAction::OpenFor(secs(5)))),
+        ),
+        (
+            "C:2:CONTROL DEVICE 010102FF",
+            0,
+            Some(aux(Some(1), OutputAction::NormallyOpen)),
+        ),
+        (
+            "C:3:CONTROL DEVICE 01000200",
+            0,
+            Some(aux(None, OutputAction::Close)),
+        ),
+        ("C:4:CONTROL DEVICE 01030205", -11, None),
+    ];
+    for (command, code, expected) in cases {
+        let effects = rig.run(command);
+        let id = command.split(':').nth(1).unwrap();
+        assert_eq!(
+            rig.replies(),
+            [format!("ID={id}&Return={code}&CMD=CONTROL DEVICE")],
+            "{command}"
+        );
+        assert_eq!(
+            effects.remote_commands,
+            Vec::from_iter(expected),
             "{command}"
         );
     }

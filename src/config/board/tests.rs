@@ -31,6 +31,11 @@ fn one_door(extra: &str) -> String {
     ))
 }
 
+/// [`one_door`] with aux tables after it.
+fn with_aux(tables: &str) -> String {
+    format!("{}{tables}\n", one_door(""))
+}
+
 #[test]
 fn the_reference_boards_load() {
     let qemu = load_board(&board_file("qemu-virt.toml")).unwrap();
@@ -50,6 +55,8 @@ fn the_reference_boards_load() {
         ("door[1].readers[1].wiegand.d1", "\"WG1_D1\""),
         ("door[1].readers[1].led", "\"WG1_LED\""),
         ("door[1].readers[1].buzzer", "\"WG1_BEEP\""),
+        ("aux_in[1].line", "\"AUX_IN1\""),
+        ("aux_out[1].line", "\"AUX_OUT1\""),
     ];
     assert_eq!(
         keys,
@@ -273,7 +280,7 @@ fn whole_file_checks_name_the_key_and_the_reason() {
         (
             one_door("").replace("\"LOCK1\"", "{ name = \"LOCK1\", debounce_ms = 20 }"),
             "door[1].lock",
-            "debounce_ms applies to contact inputs only (sensor, exit_button, tamper)",
+            "debounce_ms applies to contact inputs only (sensor, exit_button, tamper, aux_in)",
         ),
         (
             one_door("").replace("\"LOCK1\"", "{ name = \"LOCK1\", bias = \"pull-up\" }"),
@@ -376,6 +383,26 @@ fn whole_file_checks_name_the_key_and_the_reason() {
             "rs485[2].port",
             "/dev/ttyS1 is also rs485[1].port",
         ),
+        (
+            with_aux("[[aux_in]]\nline = \"AUX1\"\n[[aux_out]]\nline = \"AUX1\""),
+            "aux_out[1].line",
+            "line \"AUX1\" is also aux_in[1].line",
+        ),
+        (
+            with_aux("[[aux_out]]\nline = { name = \"AUX1\", bias = \"pull-up\" }"),
+            "aux_out[1].line",
+            "bias applies to inputs only",
+        ),
+        (
+            with_aux("[[aux_out]]\nline = { name = \"AUX1\", debounce_ms = 20 }"),
+            "aux_out[1].line",
+            "debounce_ms applies to contact inputs only (sensor, exit_button, tamper, aux_in)",
+        ),
+        (
+            GPIO_HEADER.replace("gpio", "sim") + "[[door]]\n[[aux_in]]\nline = \"AUX1\"\n",
+            "aux_in[1].line",
+            "the sim driver has no GPIO lines (driver = \"gpio\" drives them)",
+        ),
     ];
     for (text, key, reason) in cases {
         let e = load_text(&text).unwrap_err();
@@ -453,10 +480,10 @@ fn lines_lists_every_role_once_in_file_order() {
     let board = load_board(&board_file("ref-aarch64-4door.toml")).unwrap();
     let lines = board.lines();
     let count = |kind: LineKind| lines.iter().filter(|l| l.role.kind() == kind).count();
-    // 4 locks, 8 reader LEDs/buzzers (2 Wiegand readers × 2) and a DE line; 4 sensors, 4 buttons
-    // and the tamper input; 2 readers × 2 data lines.
-    assert_eq!(count(LineKind::Output), 4 + 4 + 1);
-    assert_eq!(count(LineKind::Contact), 4 + 4 + 1);
+    // 4 locks, 4 reader LEDs/buzzers (2 Wiegand readers × 2), a DE line and an aux output; 4
+    // sensors, 4 buttons, the tamper input and 2 aux inputs; 2 readers × 2 data lines.
+    assert_eq!(count(LineKind::Output), 4 + 4 + 1 + 1);
+    assert_eq!(count(LineKind::Contact), 4 + 4 + 1 + 2);
     assert_eq!(count(LineKind::Wiegand), 4);
     let reader = ReaderAt {
         door: 2,
@@ -468,8 +495,17 @@ fn lines_lists_every_role_once_in_file_order() {
             .any(|l| l.key == "door[2].readers[1].wiegand.d1"
                 && l.role == LineRole::Wiegand(reader, WiegandWire::D1))
     );
+    let tail: Vec<(&str, LineRole)> = lines[lines.len() - 4..]
+        .iter()
+        .map(|l| (l.key.as_str(), l.role))
+        .collect();
     assert_eq!(
-        lines.last().map(|l| (l.key.as_str(), l.role)),
-        Some(("rs485[2].de", LineRole::Rs485De(2)))
+        tail,
+        [
+            ("rs485[2].de", LineRole::Rs485De(2)),
+            ("aux_in[1].line", LineRole::AuxIn(1)),
+            ("aux_in[2].line", LineRole::AuxIn(2)),
+            ("aux_out[1].line", LineRole::AuxOut(1)),
+        ]
     );
 }

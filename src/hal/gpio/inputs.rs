@@ -19,6 +19,7 @@ use crate::access::model::{Direction, DoorId, SensorType};
 use crate::config::board::{ReaderAt, SensorContact, WiegandWire};
 use crate::controller::ControllerInput;
 use crate::door::DoorPosition;
+use crate::hal::wiegand::WiegandError;
 use gpiocdev::line::{EdgeEvent, EdgeKind, Offset};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -41,6 +42,8 @@ pub enum InputRole {
     ExitButton(DoorId),
     Tamper,
     Wiegand(ReaderAt, WiegandWire),
+    /// Auxiliary input `n` (1-based): each change is an event (220/221).
+    AuxIn(u8),
 }
 
 /// The start or the end of a pulse on a Wiegand line: the line going active or inactive (the
@@ -73,12 +76,25 @@ pub enum InputStep {
     FrameEnd(ReaderAt),
 }
 
-/// Where a decoded Wiegand frame becomes an access attempt at its reader.
-pub fn card_presented(reader: ReaderAt, card: u64) -> ControllerInput {
-    ControllerInput::Credential {
-        credential: Credential::Card(card),
-        door: reader.door,
-        side: Direction::from(reader.side),
+/// What one Wiegand frame at a reader came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameRead {
+    Card(u64),
+    /// The frame did not decode (the decoder logged why).
+    Refused(WiegandError),
+}
+
+/// Where a Wiegand frame becomes an input at its reader: a card an access attempt, a frame that
+/// did not decode App 2 event 42.
+pub fn frame_input(reader: ReaderAt, read: FrameRead) -> ControllerInput {
+    let (door, side) = (reader.door, Direction::from(reader.side));
+    match read {
+        FrameRead::Card(card) => ControllerInput::Credential {
+            credential: Credential::Card(card),
+            door,
+            side,
+        },
+        FrameRead::Refused(_) => ControllerInput::BadWiegandFrame { door, side },
     }
 }
 
@@ -133,7 +149,8 @@ impl InputTracker {
 
     /// The contacts' levels read after the request (edges report only changes): each door's
     /// position, and the tamper input if it is already in alarm. A button held at start does
-    /// nothing: only a press is a request to exit.
+    /// nothing: only a press is a request to exit. An aux input's level at start is no event:
+    /// events 220/221 report changes.
     pub fn start(
         &mut self,
         levels: &[(Offset, bool)],
@@ -150,7 +167,10 @@ impl InputTracker {
                     sensor_input(door, contact, active, sensor_type)
                 }
                 InputRole::Tamper if active => Some(ControllerInput::Tamper),
-                InputRole::Tamper | InputRole::ExitButton(_) | InputRole::Wiegand(..) => None,
+                InputRole::Tamper
+                | InputRole::ExitButton(_)
+                | InputRole::Wiegand(..)
+                | InputRole::AuxIn(_) => None,
             };
             steps.extend(input.map(InputStep::Controller));
         }
@@ -190,6 +210,10 @@ impl InputTracker {
             InputRole::Sensor { door, contact } => sensor_input(door, contact, active, sensor_type),
             InputRole::ExitButton(door) if active => Some(ControllerInput::ExitButton { door }),
             InputRole::Tamper if active => Some(ControllerInput::Tamper),
+            InputRole::AuxIn(aux) => Some(ControllerInput::AuxInput {
+                aux,
+                contact_made: active,
+            }),
             InputRole::ExitButton(_) | InputRole::Tamper | InputRole::Wiegand(..) => None,
         };
         input.map(InputStep::Controller).into_iter().collect()

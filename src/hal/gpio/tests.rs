@@ -46,6 +46,7 @@ fn qemu_system() -> FakeChips {
             "/dev/gpiochip1",
             vec![
                 "LOCK1", "DOOR1", "EXIT1", "TAMPER", "WG1_D0", "WG1_D1", "WG1_LED", "WG1_BEEP",
+                "AUX_IN1", "AUX_OUT1",
             ],
         ),
     ])
@@ -81,6 +82,8 @@ fn finds_the_qemu_boards_lines_by_name() {
             ("door[1].readers[1].wiegand.d1", "/dev/gpiochip1 offset 5"),
             ("door[1].readers[1].led", "/dev/gpiochip1 offset 6"),
             ("door[1].readers[1].buzzer", "/dev/gpiochip1 offset 7"),
+            ("aux_in[1].line", "/dev/gpiochip1 offset 8"),
+            ("aux_out[1].line", "/dev/gpiochip1 offset 9"),
         ]
         .map(|(k, a)| (k, a.to_owned()))
     );
@@ -93,7 +96,7 @@ fn a_system_without_gpio_chips_is_named_as_such() {
     assert_eq!(
         e.to_string(),
         "this system has no GPIO chip (no /dev/gpiochip*: the kernel needs CONFIG_GPIOLIB and \
-         CONFIG_GPIO_CDEV), so none of the board's 8 GPIO lines exists here:\n  \
+         CONFIG_GPIO_CDEV), so none of the board's 10 GPIO lines exists here:\n  \
          board.tamper (\"TAMPER\"): no line has this name\n  \
          door[1].lock (\"LOCK1\"): no line has this name\n  \
          door[1].sensor (\"DOOR1\"): no line has this name\n  \
@@ -101,7 +104,9 @@ fn a_system_without_gpio_chips_is_named_as_such() {
          door[1].readers[1].wiegand.d0 (\"WG1_D0\"): no line has this name\n  \
          door[1].readers[1].wiegand.d1 (\"WG1_D1\"): no line has this name\n  \
          door[1].readers[1].led (\"WG1_LED\"): no line has this name\n  \
-         door[1].readers[1].buzzer (\"WG1_BEEP\"): no line has this name"
+         door[1].readers[1].buzzer (\"WG1_BEEP\"): no line has this name\n  \
+         aux_in[1].line (\"AUX_IN1\"): no line has this name\n  \
+         aux_out[1].line (\"AUX_OUT1\"): no line has this name"
     );
 }
 
@@ -110,7 +115,7 @@ fn says_which_lines_are_missing_or_unusable() {
     let board = board_text(
         "[board]\nname = \"t\"\ndriver = \"gpio\"\nopkg_arch = \"all\"\n\
          [[door]]\nlock = \"LOCK1\"\nsensor = \"NOPE\"\n\
-         exit_button = { chip = \"/dev/gpiochip1\", offset = 8 }\n\
+         exit_button = { chip = \"/dev/gpiochip1\", offset = 10 }\n\
          readers = [{ side = \"in\", wiegand = { d0 = \"WG1_D0\", d1 = { chip = \
          \"/dev/gpiochip0\", offset = 2 } } }]\n\
          [[door]]\nlock = { chip = \"/dev/gpiochip1\", offset = 0 }\n\
@@ -123,7 +128,7 @@ fn says_which_lines_are_missing_or_unusable() {
         e.to_string(),
         "5 of the board's 7 GPIO lines are missing or unusable here:\n  \
          door[1].sensor (\"NOPE\"): no line has this name\n  \
-         door[1].exit_button (/dev/gpiochip1 offset 8): the chip has only 8 lines\n  \
+         door[1].exit_button (/dev/gpiochip1 offset 10): the chip has only 10 lines\n  \
          door[1].readers[1].wiegand.d1 (/dev/gpiochip0 offset 2): on /dev/gpiochip0, but \
          door[1].readers[1].wiegand.d0 is on /dev/gpiochip1: a reader's D0 and D1 must share a \
          chip\n  \
@@ -141,7 +146,7 @@ fn the_real_system_lookup_reports_a_missing_line_without_panicking() {
     assert_eq!(system.find_named_line("push-agent-no-such-line"), None);
     assert!(system.chip(Path::new("/dev/null")).is_err());
     if let Err(e) = resolve_lines(&board, &system) {
-        assert_eq!(e.lines, 8);
+        assert_eq!(e.lines, 10);
     }
 }
 
@@ -264,6 +269,30 @@ fn contact_edges_become_inputs_once_per_change() {
 }
 
 #[test]
+fn an_aux_input_reports_each_change_but_not_its_level_at_start() {
+    const AUX: Offset = 9;
+    let mut t = InputTracker::new([(AUX, InputRole::AuxIn(2))]);
+    let none = server_says(SensorType::None);
+    assert_eq!(t.contacts().collect::<Vec<_>>(), [AUX]);
+    assert_eq!(t.start(&[(AUX, true)], &none), []);
+    let aux = |contact_made| {
+        vec![InputStep::Controller(ControllerInput::AuxInput {
+            aux: 2,
+            contact_made,
+        })]
+    };
+    let steps: Vec<Vec<InputStep>> = [
+        edge(AUX, true, 100, 1),
+        edge(AUX, false, 200, 2),
+        edge(AUX, true, 300, 3),
+    ]
+    .iter()
+    .map(|e| t.edge(e, &none))
+    .collect();
+    assert_eq!(steps, [vec![], aux(false), aux(true)]);
+}
+
+#[test]
 fn a_sensor_without_wiring_in_the_board_follows_the_servers_sensor_type() {
     let mut t = tracker(None);
     let levels = [(SENSOR, true), (EXIT, false), (TAMPER, false)];
@@ -369,15 +398,25 @@ fn wiegand_edges_go_to_the_decoder_and_a_gap_ends_the_frame() {
 }
 
 #[test]
-fn a_decoded_card_is_presented_at_its_readers_door_and_side() {
+fn a_frame_becomes_a_card_or_event_42_at_its_readers_door_and_side() {
     let out = ReaderAt {
         door: 3,
         side: ReaderSide::Out,
     };
     assert_eq!(
-        card_presented(out, 123_456),
+        frame_input(out, FrameRead::Card(123_456)),
         ControllerInput::Credential {
             credential: Credential::Card(123_456),
+            door: 3,
+            side: Direction::Out,
+        }
+    );
+    assert_eq!(
+        frame_input(
+            out,
+            FrameRead::Refused(wiegand::WiegandError::UnknownLength { bits: 25 })
+        ),
+        ControllerInput::BadWiegandFrame {
             door: 3,
             side: Direction::Out,
         }
@@ -418,9 +457,11 @@ fn pulses(
 }
 
 #[test]
-fn a_readers_edges_decode_to_its_card_and_lost_edges_spoil_the_frame() {
+fn a_readers_edges_decode_to_its_card_and_bad_frames_are_refused() {
+    use wiegand::WiegandError;
     // 26-bit H10301, FC 123 CN 4567: card 123 × 65536 + 4567 (see the decoder's tests).
     const FRAME: &str = "10111101100010001110101110";
+    let card = FrameRead::Card(8_065_495);
     let mut decoder = ReaderDecoder::new(reader(1));
     let mut seqnos = [0; 2];
     let mut frame = |decoder: &mut ReaderDecoder, bits: &str, at: u64, skip| {
@@ -429,17 +470,252 @@ fn a_readers_edges_decode_to_its_card_and_lost_edges_spoil_the_frame() {
         }
         decoder.frame_end()
     };
+    assert_eq!(frame(&mut decoder, FRAME, 1_000_000_000, None), [card]);
+    assert_eq!(decoder.frame_end(), [], "a frame is presented once");
     assert_eq!(
-        frame(&mut decoder, FRAME, 1_000_000_000, None),
-        Some(8_065_495)
+        frame(&mut decoder, FRAME, 2_000_000_000, Some(7)),
+        [FrameRead::Refused(WiegandError::EventsLost)]
     );
-    assert_eq!(decoder.frame_end(), None, "a frame is presented once");
-    assert_eq!(frame(&mut decoder, FRAME, 2_000_000_000, Some(7)), None);
     // The lines are in step again: the next frame reads.
-    assert_eq!(
-        frame(&mut decoder, FRAME, 3_000_000_000, None),
-        Some(8_065_495)
-    );
+    assert_eq!(frame(&mut decoder, FRAME, 3_000_000_000, None), [card]);
     // One bit short: no format of 25 bits.
-    assert_eq!(frame(&mut decoder, &FRAME[..25], 4_000_000_000, None), None);
+    assert_eq!(
+        frame(&mut decoder, &FRAME[..25], 4_000_000_000, None),
+        [FrameRead::Refused(WiegandError::UnknownLength { bits: 25 })]
+    );
+    // The last bit flipped: the odd parity over the second half fails.
+    let flipped = format!("{}1", &FRAME[..25]);
+    assert!(
+        matches!(
+            frame(&mut decoder, &flipped, 5_000_000_000, None)[..],
+            [FrameRead::Refused(WiegandError::Parity { bits: 26, .. })]
+        ),
+        "parity"
+    );
+}
+
+/// The levels set on fake indicator lines, each with the line's name, in order.
+type LevelLog = Arc<std::sync::Mutex<Vec<(&'static str, bool)>>>;
+
+/// An indicator line that notes each level it is set to.
+struct FakeIndicator {
+    name: &'static str,
+    log: LevelLog,
+    fail: bool,
+}
+
+impl IndicatorLine for FakeIndicator {
+    /// Notes the level asked for; then fails if the line is gone.
+    fn set(&mut self, active: bool) -> Result<(), String> {
+        self.log.lock().unwrap().push((self.name, active));
+        if self.fail {
+            return Err("line gone".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A driver for door 1's inside reader (LED and buzzer) and door 2's inside reader (a buzzer
+/// only), and the levels set on them.
+fn indicator_driver() -> (IndicatorDriver, LevelLog) {
+    let log = LevelLog::default();
+    let line = |name| {
+        Box::new(FakeIndicator {
+            name,
+            log: log.clone(),
+            fail: false,
+        }) as Box<dyn IndicatorLine>
+    };
+    let driver = IndicatorDriver::new([
+        (
+            (reader(1), Indicator::Led),
+            "door[1].readers[1].led".to_owned(),
+            line("led1"),
+        ),
+        (
+            (reader(1), Indicator::Buzzer),
+            "door[1].readers[1].buzzer".to_owned(),
+            line("buzzer1"),
+        ),
+        (
+            (reader(2), Indicator::Buzzer),
+            "door[2].readers[1].buzzer".to_owned(),
+            line("buzzer2"),
+        ),
+    ]);
+    (driver, log)
+}
+
+/// Steps `driver` from change to change until every pattern is over: each change's time, after
+/// `start`, and the levels set then.
+fn play_out(
+    driver: &mut IndicatorDriver,
+    log: &LevelLog,
+    start: Mono,
+) -> Vec<(u64, Vec<(&'static str, bool)>)> {
+    let mut changes = Vec::new();
+    for _ in 0..100 {
+        let Some(at) = driver.next_change() else {
+            return changes;
+        };
+        driver.step(at);
+        let set = std::mem::take(&mut *log.lock().unwrap());
+        changes.push((at.0 - start.0, set));
+    }
+    panic!("the patterns never end: {changes:?}");
+}
+
+#[test]
+fn a_grant_lights_the_led_for_a_second_with_one_short_beep() {
+    let (mut driver, log) = indicator_driver();
+    assert_eq!(driver.next_change(), None, "nothing to show");
+    let t0 = Mono(5_000);
+    driver.show(reader(1), Feedback::Granted, t0);
+    assert_eq!(
+        play_out(&mut driver, &log, t0),
+        [
+            (0, vec![("led1", true), ("buzzer1", true)]),
+            (150, vec![("buzzer1", false)]),
+            (1000, vec![("led1", false)]),
+        ]
+    );
+}
+
+#[test]
+fn a_refusal_beeps_three_times_and_leaves_the_led_alone() {
+    let (mut driver, log) = indicator_driver();
+    let t0 = Mono(5_000);
+    driver.show(reader(1), Feedback::Denied, t0);
+    let beep = |on| vec![("buzzer1", on)];
+    assert_eq!(
+        play_out(&mut driver, &log, t0),
+        [
+            (0, beep(true)),
+            (100, beep(false)),
+            (200, beep(true)),
+            (300, beep(false)),
+            (400, beep(true)),
+            (500, beep(false)),
+        ]
+    );
+}
+
+#[test]
+fn a_new_feedback_replaces_the_one_under_way_and_readers_are_independent() {
+    let (mut driver, log) = indicator_driver();
+    let t0 = Mono(5_000);
+    driver.show(reader(1), Feedback::Granted, t0);
+    driver.show(reader(2), Feedback::Granted, t0);
+    driver.step(t0);
+    driver.step(t0.plus_millis(150));
+    log.lock().unwrap().clear();
+    // A refused card at door 1 within the green second: red at once, three beeps; door 2's
+    // reader (a buzzer only) is done.
+    let t1 = t0.plus_millis(300);
+    driver.show(reader(1), Feedback::Denied, t1);
+    let changes = play_out(&mut driver, &log, t0);
+    assert_eq!(
+        changes[0],
+        (300, vec![("led1", false), ("buzzer1", true)]),
+        "{changes:?}"
+    );
+    assert_eq!(changes.last(), Some(&(800, vec![("buzzer1", false)])));
+    assert!(
+        changes
+            .iter()
+            .flat_map(|(_, set)| set)
+            .all(|(line, _)| *line == "buzzer1" || *line == "led1"),
+        "{changes:?}"
+    );
+    // A reader without lines here (an OSDP reader, say) shows nothing and is not waited for.
+    driver.show(reader(3), Feedback::Granted, t1);
+    assert_eq!(driver.next_change(), None);
+    assert_eq!(driver.readers(), [reader(1), reader(2)]);
+}
+
+#[test]
+fn a_late_step_sets_the_levels_due_then_and_release_turns_everything_off() {
+    let (mut driver, log) = indicator_driver();
+    let t0 = Mono(5_000);
+    driver.show(reader(1), Feedback::Granted, t0);
+    // The thread woke late, after the beep: only the LED goes on.
+    driver.step(t0.plus_millis(400));
+    assert_eq!(*log.lock().unwrap(), [("led1", true)]);
+    assert_eq!(driver.next_change(), Some(t0.plus_millis(1000)));
+    driver.release();
+    assert_eq!(*log.lock().unwrap(), [("led1", true), ("led1", false)]);
+    assert_eq!(driver.next_change(), None);
+}
+
+#[test]
+fn a_line_that_cannot_be_set_does_not_stall_the_patterns() {
+    let log = LevelLog::default();
+    let mut driver = IndicatorDriver::new([(
+        (reader(1), Indicator::Led),
+        "door[1].readers[1].led".to_owned(),
+        Box::new(FakeIndicator {
+            name: "led1",
+            log: log.clone(),
+            fail: true,
+        }) as Box<dyn IndicatorLine>,
+    )]);
+    let t0 = Mono(5_000);
+    driver.show(reader(1), Feedback::Granted, t0);
+    driver.step(t0);
+    driver.step(t0.plus_millis(500));
+    assert_eq!(
+        *log.lock().unwrap(),
+        [("led1", true), ("led1", true)],
+        "asked again at the next step: the first did not take"
+    );
+    driver.step(t0.plus_millis(1000));
+    assert_eq!(
+        driver.next_change(),
+        None,
+        "the pattern is over all the same"
+    );
+}
+
+#[test]
+fn the_feedback_thread_plays_the_pattern_without_holding_up_the_caller() {
+    let (driver, log) = indicator_driver();
+    let clock = Arc::new(DeviceClock::new(
+        Box::new(crate::clock::SystemTimeSource::new()),
+        0,
+        crate::protocol::options::UtcOffset(0),
+    ));
+    let mut feedback = GpioFeedback::start(driver, clock.clone()).unwrap();
+    let started = crate::clock::MonoStopwatch::start();
+    feedback.show(reader(2), Feedback::Denied, clock.now().mono);
+    assert!(started.elapsed() < Duration::from_millis(50), "show waited");
+    let expected = [true, false, true, false, true, false].map(|on| ("buzzer2", on));
+    while log.lock().unwrap().len() < expected.len() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(*log.lock().unwrap(), expected);
+    // A grant, then the agent stops during it: the lines go inactive.
+    feedback.show(reader(1), Feedback::Granted, clock.now().mono);
+    while log.lock().unwrap().len() < expected.len() + 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(feedback);
+    let log = log.lock().unwrap();
+    assert_eq!(
+        log[expected.len()..expected.len() + 2],
+        [("led1", true), ("buzzer1", true)]
+    );
+    for line in ["led1", "buzzer1"] {
+        let last = log.iter().rev().find(|(name, _)| *name == line);
+        assert_eq!(last, Some(&(line, false)), "{log:?}");
+    }
 }

@@ -3,7 +3,8 @@
 //! thread in [`super`] does the I/O.
 //!
 //! - Card reads (osdp_RAW: a bit count and the bits packed first bit first) become a Wiegand
-//!   [`Frame`] and go through the same [`ReaderFormats`] as a Wiegand reader's frames.
+//!   [`Frame`] and go through the same [`ReaderFormats`] as a Wiegand reader's frames; a read that
+//!   does not decode is App 2 event 42, as a refused Wiegand frame is.
 //! - The link: a reader is on-line while the control panel has it on-line. It is off-line when
 //!   the panel gives up on it (LibOSDP does after about 8 s of commands without a valid reply:
 //!   8 tries of a 200 ms reply window and a 800 ms pause), or when it has not come on-line
@@ -14,7 +15,7 @@
 use crate::config::board::ReaderAt;
 use crate::controller::ControllerInput;
 use crate::hal::Feedback;
-use crate::hal::gpio::card_presented;
+use crate::hal::gpio::{FrameRead, frame_input};
 use crate::hal::wiegand::{Frame, MAX_FRAME_BITS, ReaderFormats, Reading, WiegandError};
 use crate::protocol::session::Mono;
 
@@ -36,31 +37,17 @@ pub enum RawFormat {
     Wiegand,
 }
 
-/// Why a card read was refused. Holds no card bits, so it can be logged as it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum CardReadError {
-    #[error("a {bits}-bit read came with only {bytes} data bytes")]
-    Truncated { bits: usize, bytes: usize },
-    #[error(transparent)]
-    Format(#[from] WiegandError),
-}
-
 /// The frame of an osdp_RAW read: `bit_count` bits of `data`, the first bit in the most
-/// significant bit of the first byte.
-pub fn frame_from_packed(bit_count: usize, data: &[u8]) -> Result<Frame, CardReadError> {
+/// significant bit of the first byte. Bits the data does not hold are not part of the frame
+/// (LibOSDP checks that they agree; a cut frame then fails its format).
+pub fn frame_from_packed(bit_count: usize, data: &[u8]) -> Result<Frame, WiegandError> {
+    let bit_count = bit_count.min(data.len() * 8);
     if bit_count == 0 {
-        return Err(WiegandError::TooShort { bits: 0 }.into());
+        return Err(WiegandError::TooShort { bits: 0 });
     }
     if bit_count > MAX_FRAME_BITS as usize {
         return Err(WiegandError::TooLong {
             max_bits: MAX_FRAME_BITS,
-        }
-        .into());
-    }
-    if bit_count > data.len() * 8 {
-        return Err(CardReadError::Truncated {
-            bits: bit_count,
-            bytes: data.len(),
         });
     }
     let bits: String = (0..bit_count)
@@ -73,8 +60,17 @@ pub fn frame_from_packed(bit_count: usize, data: &[u8]) -> Result<Frame, CardRea
         })
         .collect();
     // 1..=MAX_FRAME_BITS characters 0 or 1: always a frame.
-    bits.parse()
-        .map_err(|_| WiegandError::TooShort { bits: 0 }.into())
+    bits.parse().map_err(|_| WiegandError::TooShort { bits: 0 })
+}
+
+/// What a card read came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardRead {
+    /// An access attempt at the reader, or App 2 event 42 for a read that did not decode (as a
+    /// refused Wiegand frame is: [`frame_input`]).
+    Input(ControllerInput),
+    /// A 4 or 8-bit read is a keypad key: keys are not taken, as on Wiegand readers.
+    Key,
 }
 
 /// A change of a reader's link, to log once and to show in the status.
@@ -203,26 +199,18 @@ impl ReaderTrack {
         }
     }
 
-    /// A card read: the access attempt at the reader, or why the read was refused.
-    pub fn card_read(
-        &self,
-        format: RawFormat,
-        bit_count: usize,
-        data: &[u8],
-    ) -> Result<Option<ControllerInput>, CardReadError> {
-        let frame = frame_from_packed(bit_count, data)?;
-        match self.formats.decode(&frame)? {
-            Reading::Card(card) => Ok(Some(card_presented(self.at, card.number))),
-            // A 4 or 8-bit raw read is a key: keys are not taken, as on Wiegand readers.
-            Reading::Key(_) => {
-                log::info!(
-                    "{} reader: keypad key ignored ({format:?} read): keypad entry on OSDP \
-                     readers is not supported",
-                    self.at
-                );
-                Ok(None)
+    /// A card read. A refused one is logged here with its reason, never its bits.
+    pub fn card_read(&self, format: RawFormat, bit_count: usize, data: &[u8]) -> CardRead {
+        let decoded = frame_from_packed(bit_count, data).and_then(|f| self.formats.decode(&f));
+        let read = match decoded {
+            Ok(Reading::Card(card)) => FrameRead::Card(card.number),
+            Ok(Reading::Key(_)) => return CardRead::Key,
+            Err(e) => {
+                log::warn!("{} reader: {format:?} card read refused: {e}", self.at);
+                FrameRead::Refused(e)
             }
-        }
+        };
+        CardRead::Input(frame_input(self.at, read))
     }
 
     /// The local status report's tamper flag; a change is reported once.

@@ -1,6 +1,5 @@
 use super::reader::{
-    CardReadError, LinkWatch, OFFLINE_AFTER_MS, REPROBE_FIRST_MS, REPROBE_MAX_MS, Reprobe,
-    frame_from_packed,
+    LinkWatch, OFFLINE_AFTER_MS, REPROBE_FIRST_MS, REPROBE_MAX_MS, Reprobe, frame_from_packed,
 };
 use super::*;
 use crate::access::Credential;
@@ -44,23 +43,20 @@ fn accepts_packed_bits_first_bit_first() {
 }
 
 #[test]
-fn rejects_reads_without_bits_or_with_too_many_or_missing_bytes() {
-    let cases: [(usize, Vec<u8>, CardReadError); 3] = [
-        (0, vec![], WiegandError::TooShort { bits: 0 }.into()),
-        (
-            129,
-            vec![0; 17],
-            WiegandError::TooLong { max_bits: 128 }.into(),
-        ),
-        (
-            26,
-            vec![0; 3],
-            CardReadError::Truncated { bits: 26, bytes: 3 },
-        ),
+fn rejects_reads_without_bits_or_with_too_many() {
+    let cases: [(usize, Vec<u8>, WiegandError); 2] = [
+        (0, vec![], WiegandError::TooShort { bits: 0 }),
+        (129, vec![0; 17], WiegandError::TooLong { max_bits: 128 }),
     ];
     for (bits, data, error) in cases {
         assert_eq!(frame_from_packed(bits, &data), Err(error), "{bits} bits");
     }
+}
+
+#[test]
+fn a_read_claiming_more_bits_than_its_data_holds_is_cut_to_the_data() {
+    let frame = frame_from_packed(26, &packed(&H10301_CARD[..24])).unwrap();
+    assert_eq!(frame.to_string(), H10301_CARD[..24]);
 }
 
 #[test]
@@ -69,32 +65,34 @@ fn a_card_read_becomes_a_credential_at_the_readers_door_and_side() {
     for format in [RawFormat::Wiegand, RawFormat::Unspecified] {
         assert_eq!(
             track.card_read(format, 26, &packed(H10301_CARD)),
-            Ok(Some(ControllerInput::Credential {
+            CardRead::Input(ControllerInput::Credential {
                 credential: Credential::Card(H10301_NUMBER),
                 door: 2,
                 side: Direction::Out,
-            }))
+            })
         );
     }
 }
 
 #[test]
-fn rejects_a_card_read_that_fails_its_format_and_ignores_keys() {
+fn a_card_read_that_fails_its_format_is_a_bad_frame_and_a_key_is_ignored() {
     let track = ReaderTrack::new(at(1, ReaderSide::In));
+    let bad_frame = CardRead::Input(ControllerInput::BadWiegandFrame {
+        door: 1,
+        side: Direction::In,
+    });
     let mut bad_parity = String::from(H10301_CARD);
     bad_parity.replace_range(25..26, "1");
-    assert!(matches!(
-        track.card_read(RawFormat::Wiegand, 26, &packed(&bad_parity)),
-        Err(CardReadError::Format(WiegandError::Parity { bits: 26, .. }))
-    ));
-    assert_eq!(
-        track.card_read(RawFormat::Wiegand, 27, &packed(&format!("{H10301_CARD}1"))),
-        Err(CardReadError::Format(WiegandError::UnknownLength {
-            bits: 27
-        }))
-    );
+    let unknown_length = format!("{H10301_CARD}1");
+    for bits in [bad_parity, unknown_length] {
+        let read = track.card_read(RawFormat::Wiegand, bits.len(), &packed(&bits));
+        assert_eq!(read, bad_frame, "{bits}");
+    }
     // A 4-bit keypad burst: key 5.
-    assert_eq!(track.card_read(RawFormat::Wiegand, 4, &[0x50]), Ok(None));
+    assert_eq!(
+        track.card_read(RawFormat::Wiegand, 4, &[0x50]),
+        CardRead::Key
+    );
 }
 
 #[test]
@@ -511,17 +509,18 @@ fn a_card_read_at_a_secure_reader_arrives_as_a_credential_at_its_door_and_side()
             side: Direction::Out,
         })
     );
-    // A read that does not decode and keypad keys produce nothing.
-    let short = OsdpEventCardRead::new_wiegand(12, vec![0xAB, 0xC0]).unwrap();
-    rig.pd.events.send(OsdpEvent::CardRead(short)).unwrap();
+    // Keypad keys produce nothing; a read that does not decode is a bad frame (event 42).
     let keys = OsdpEventKeyPress::new(b"1234".to_vec());
     rig.pd.events.send(OsdpEvent::KeyPress(keys)).unwrap();
-    let read = OsdpEventCardRead::new_wiegand(26, packed(H10301_CARD)).unwrap();
-    rig.pd.events.send(OsdpEvent::CardRead(read)).unwrap();
-    assert!(matches!(
+    let short = OsdpEventCardRead::new_wiegand(12, vec![0xAB, 0xC0]).unwrap();
+    rig.pd.events.send(OsdpEvent::CardRead(short)).unwrap();
+    assert_eq!(
         rig.inputs.recv_timeout(COME_ON_LINE),
-        Ok(ControllerInput::Credential { .. })
-    ));
+        Ok(ControllerInput::BadWiegandFrame {
+            door: 2,
+            side: Direction::Out,
+        })
+    );
 }
 
 #[test]

@@ -285,6 +285,31 @@ fn a_gap_inside_a_frame_splits_it() {
     );
 }
 
+/// A burst of fewer bits than the shortest keypad burst is line noise, whatever its pulses were;
+/// a burst that lost events is reported as such, since a card may have been among them.
+#[test]
+fn a_short_burst_is_noise_whatever_its_pulses() {
+    // One 2 µs spike: too narrow a pulse, and a one-bit frame.
+    let spike = pulses("1", 0, MS, Some(2 * US));
+    let got = frames(&spike);
+    assert_eq!(got, [Err(WiegandError::TooShort { bits: 1 })]);
+    assert!(got[0].as_ref().is_err_and(WiegandError::is_noise));
+    // Two bits and a glitch 60 µs after the second: three bits.
+    let mut three = pulses("10", 0, MS, Some(50 * US));
+    three.push(falling(Line::D0, MS + 60 * US));
+    three.push(rising(Line::D0, MS + 110 * US));
+    assert_eq!(frames(&three), [Err(WiegandError::TooShort { bits: 3 })]);
+    // A 26-bit frame's bad pulse is no noise.
+    let mut bad_card = pulses(H10301_CARD, 0, MS, Some(50 * US));
+    bad_card[1] = rising(bad_card[0].line, 2 * US);
+    let got = frames(&bad_card);
+    assert!(
+        matches!(got[..], [Err(WiegandError::PulseWidth { bit: 1, .. })]),
+        "{got:?}"
+    );
+    assert!(!got[0].as_ref().is_err_and(WiegandError::is_noise));
+}
+
 /// A timing fault spoils the whole frame, reported once at its end; the next frame is read.
 #[test]
 fn rejects_frames_with_timing_faults() {
