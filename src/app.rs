@@ -9,7 +9,8 @@
 //! a door-timer thread that ticks it at its deadlines, and the network loop, which reads the door
 //! state for `rtstate` and applies remote commands after their batch is committed (never inside
 //! a store transaction). A GPIO board runs the security dialect only ([`check_dialect`]); its
-//! control socket answers only `relays`, for `push-agent status`.
+//! control socket answers only `relays`, for `push-agent status`. Its `[[rs485]]` buses of OSDP
+//! readers each have a thread of [`crate::hal::osdp`] feeding the same controller.
 
 use crate::access::model::{DoorId, SensorType};
 use crate::clock::{DeviceClock, TimeSource};
@@ -18,7 +19,8 @@ use crate::controller::capabilities::registry_capabilities;
 use crate::controller::{Controller, ControllerInput, RecordCapacity, RemoteCommand, SharedStatus};
 use crate::engine::{DoorLink, Engine, EngineConfig, Tick};
 use crate::hal::gpio::{self, GpioInputs, InputWiring, ReaderDecoder};
-use crate::hal::{Relays, SimRelays};
+use crate::hal::osdp::{self, OsdpBuses};
+use crate::hal::{FeedbackFanOut, Relays, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::security::rtstate::DoorState;
 use crate::sim::{SimBoard, SimControl, SimController};
@@ -106,6 +108,8 @@ pub struct Agent {
     _door_timer: Option<DoorTimer>,
     // GPIO board: held for its input threads, stopped when the agent ends.
     _gpio: Option<GpioInputs>,
+    // GPIO board: held for its RS485 bus threads, stopped when the agent ends.
+    _osdp: Option<OsdpBuses>,
 }
 
 impl Agent {
@@ -150,8 +154,14 @@ impl Agent {
         let wake_network = move || {
             let _ = notify.send(());
         };
-        let (sim, door_timer, gpio) = match board.board.driver {
+        let (sim, door_timer, gpio, osdp) = match board.board.driver {
             BoardDriver::Sim => {
+                if !board.rs485.is_empty() {
+                    log::warn!(
+                        "board {}: [[rs485]] ignored: the simulated board has no serial ports",
+                        board.board.name
+                    );
+                }
                 let (sim_board, door_timer, on_change) = match dialect {
                     Dialect::Attendance => {
                         let mut terminal =
@@ -184,11 +194,11 @@ impl Agent {
                     AppError::failure(format!("sim control socket {}: {e}", socket.display()))
                 })?;
                 log::info!("simulated board: control socket {}", socket.display());
-                (Some(control), door_timer, None)
+                (Some(control), door_timer, None, None)
             }
             // check_dialect let only the security dialect through.
             BoardDriver::Gpio => {
-                let (timer, inputs, status) = gpio_board(
+                let (timer, inputs, status, osdp) = gpio_board(
                     open()?,
                     open()?,
                     &clock,
@@ -203,7 +213,7 @@ impl Agent {
                         AppError::failure(format!("status socket {}: {e}", socket.display()))
                     })?;
                 log::info!("GPIO board: status socket {}", socket.display());
-                (Some(control), Some(timer), Some(inputs))
+                (Some(control), Some(timer), Some(inputs), Some(osdp))
             }
         };
         log::info!(
@@ -224,6 +234,7 @@ impl Agent {
             _sim: sim,
             _door_timer: door_timer,
             _gpio: gpio,
+            _osdp: osdp,
         })
     }
 
@@ -308,9 +319,9 @@ fn start_controller(
 }
 
 /// The GPIO board: its lines found and requested, the controller on its lock relays and reader
-/// LEDs and buzzers, the input threads feeding it, and its doors' state. A line missing on this
-/// system is a configuration error; a line that exists but cannot be requested (busy, no
-/// permission) is a start failure.
+/// LEDs and buzzers, the input threads and RS485 bus threads feeding it, and its doors' state. A
+/// line or serial port missing on this system is a configuration error; one that exists but
+/// cannot be opened (busy, no permission) is a start failure.
 fn gpio_board(
     store: Store,
     settings: Store,
@@ -319,13 +330,17 @@ fn gpio_board(
     max_records: u64,
     engine: &mut Engine,
     wake_network: impl Fn() + Clone + Send + Sync + 'static,
-) -> Result<(DoorTimer, GpioInputs, SharedStatus), AppError> {
+) -> Result<(DoorTimer, GpioInputs, SharedStatus, OsdpBuses), AppError> {
     let name = &board.board.name;
     let lines = gpio::resolve_lines(board, &gpio::LinuxGpio)
         .map_err(|e| AppError::config(format!("board {name}: {e}")))?;
+    for (i, bus) in board.rs485.iter().enumerate() {
+        osdp::check_port(&bus.port)
+            .map_err(|e| AppError::config(format!("board {name}: rs485[{}].port: {e}", i + 1)))?;
+    }
     let started = |e: gpio::GpioError| AppError::failure(format!("board {name}: {e}"));
     let (outputs, indicators, inputs) = gpio::open(board, &lines).map_err(started)?;
-    let feedback = indicators.start(clock.clone()).map_err(started)?;
+    let gpio_feedback = indicators.start(clock.clone()).map_err(started)?;
     let (controller, timer, on_change) = start_controller(
         store,
         clock,
@@ -335,14 +350,22 @@ fn gpio_board(
         engine,
         wake_network,
     )?;
-    lock(&controller).set_reader_feedback(Box::new(feedback));
     let status = lock(&controller).status();
     let doors = status.clone();
-    let on_input = move |input: ControllerInput| {
-        if handle_input(&controller, &status, &input) {
-            on_change();
-        }
-    };
+    let reader_feedback = controller.clone();
+    let on_input: Arc<dyn Fn(ControllerInput) + Send + Sync> =
+        Arc::new(move |input: ControllerInput| {
+            if handle_input(&controller, &status, &input) {
+                on_change();
+            }
+        });
+    // The buses before the GPIO inputs, so the controller has every reader's feedback first.
+    let osdp = OsdpBuses::open(board, &lines, on_input.clone(), clock.clone())
+        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    lock(&reader_feedback).set_reader_feedback(Box::new(FeedbackFanOut(vec![
+        Box::new(gpio_feedback),
+        Box::new(osdp.feedback()),
+    ])));
     // Read at each contact edge (rare), so a SensorType the server sets applies at once.
     let settings = Mutex::new(settings);
     let sensor_type = move |door: DoorId| {
@@ -358,7 +381,7 @@ fn gpio_board(
         }
     };
     let wiring = InputWiring {
-        on_input: Arc::new(on_input),
+        on_input: on_input.clone(),
         sensor_type: Arc::new(sensor_type),
         decoder: Arc::new(|reader| Box::new(ReaderDecoder::new(reader))),
     };
@@ -367,7 +390,13 @@ fn gpio_board(
         "GPIO board {name}: {} lines found and requested",
         lines.len()
     );
-    Ok((timer, inputs, doors))
+    if !board.rs485.is_empty() {
+        log::info!(
+            "GPIO board {name}: {} RS485 bus(es) of OSDP readers started",
+            board.rs485.len()
+        );
+    }
+    Ok((timer, inputs, doors, osdp))
 }
 
 /// Hands one input to the controller; true when records were committed or a door's state moved

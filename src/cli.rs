@@ -12,7 +12,7 @@ use crate::clock::SystemTimeSource;
 use crate::config::types::LogLevel;
 use crate::config::{self, AgentConfig, BoardConfig, BoardDriver, defaults};
 use crate::controller::capabilities::registry_capabilities;
-use crate::hal::gpio;
+use crate::hal::{gpio, osdp};
 use crate::protocol::dialect::Dialect;
 use crate::server::{Preset, PushServer, ServerConfig, ServerView};
 use crate::store::Store;
@@ -32,7 +32,7 @@ commands:
   status                       show upload backlog, stamps, pending replies and options
                                (security dialect: also each door's relay and state)
   check-config                 check agent.toml and the board file, print the effective config;
-                               on a GPIO board also check that its lines exist on this system
+                               on a GPIO board also check that its lines and RS485 ports exist
   sim swipe <card>             present a card on the simulated board
   sim pin <pin> [password]     type a PIN (and password) on the simulated keypad
   sim password <password>      type a door password alone (security dialect)
@@ -370,8 +370,8 @@ fn load(inv: &Invocation) -> Result<(AgentConfig, BoardConfig), config::ConfigEr
 }
 
 /// `check-config`: checks what depends on both files, prints the effective config and board and,
-/// on a GPIO board, checks that every line exists on this system (exit 78 naming those that do
-/// not).
+/// on a GPIO board, checks that every line and RS485 port exists on this system (exit 78 naming
+/// those that do not).
 fn check_config(inv: &Invocation, cfg: &AgentConfig, board: &BoardConfig) -> i32 {
     let bad = |e: &dyn std::fmt::Display| {
         eprintln!(
@@ -391,6 +391,7 @@ fn check_config(inv: &Invocation, cfg: &AgentConfig, board: &BoardConfig) -> i32
     println!("# {}\n{}", config_path(inv).display(), cfg.render());
     println!("# board\n{}", toml::to_string(board).unwrap_or_default());
     if board.board.driver == BoardDriver::Gpio {
+        let mut problems = Vec::new();
         match gpio::resolve_lines(board, &gpio::LinuxGpio) {
             Ok(lines) => {
                 println!("# GPIO lines on this system");
@@ -398,7 +399,25 @@ fn check_config(inv: &Invocation, cfg: &AgentConfig, board: &BoardConfig) -> i32
                     println!("# {} {} = {}", l.line.key, l.line.spec.at, l.address);
                 }
             }
-            Err(problems) => return bad(&problems),
+            Err(missing) => problems.push(missing.to_string()),
+        }
+        let mut missing_ports = Vec::new();
+        for (n, bus) in (1..).zip(&board.rs485) {
+            match osdp::check_port(&bus.port) {
+                Ok(()) => println!("# rs485[{n}].port {} is here", bus.port.display()),
+                Err(e) => missing_ports.push(format!("\n  rs485[{n}].port: {e}")),
+            }
+        }
+        if !missing_ports.is_empty() {
+            problems.push(format!(
+                "{} of the board's {} RS485 ports are missing here:{}",
+                missing_ports.len(),
+                board.rs485.len(),
+                missing_ports.concat()
+            ));
+        }
+        if !problems.is_empty() {
+            return bad(&problems.join("\n"));
         }
     }
     0

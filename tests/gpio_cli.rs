@@ -159,3 +159,57 @@ fn a_bad_board_file_exits_78_naming_the_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_config_names_a_missing_rs485_port_with_the_missing_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_security_config(dir.path(), "http://127.0.0.1:9");
+    let missing = dir.path().join("ttyNONE");
+    let path = dir.path().join("board.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[board]
+name = "osdp-test"
+driver = "gpio"
+opkg_arch = "aarch64_cortex-a53"
+
+[[door]]
+lock = "LOCK1"
+readers = ["in", "out"]
+
+[[rs485]]
+port = "/dev/null"
+mode = "kernel"
+readers = [{{ address = 1, door = 1, side = "in" }}]
+
+[[rs485]]
+port = "{}"
+mode = "kernel"
+readers = [{{ address = 1, door = 1, side = "out" }}]
+"#,
+            missing.display()
+        ),
+    )
+    .unwrap();
+    let (status, stdout, stderr) = run_cli(&[
+        "--config",
+        config.to_str().unwrap(),
+        "check-config",
+        "--board",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("door[1].lock (\"LOCK1\")"), "{stderr}");
+    let port_problem = format!(
+        "1 of the board's 2 RS485 ports are missing here:\n  rs485[2].port: {}: ",
+        missing.display()
+    );
+    assert!(stderr.contains(&port_problem), "{stderr}");
+    assert!(!stderr.contains("rs485[1].port"), "{stderr}");
+    assert!(
+        stdout.contains("# rs485[1].port /dev/null is here"),
+        "{stdout}"
+    );
+}

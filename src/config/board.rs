@@ -3,7 +3,8 @@
 //! `driver = "sim"` is the simulated board: no hardware, every input comes through the control
 //! socket. `driver = "gpio"` drives each door's lock relay and reads its contacts and Wiegand
 //! readers through the kernel's GPIO character device ([`crate::hal::gpio`]), and the
-//! board's `[[aux_in]]` and `[[aux_out]]` lines; `[[rs485]]` buses name the RS485 (OSDP) readers.
+//! board's `[[aux_in]]` and `[[aux_out]]` lines; `[[rs485]]` buses name the RS485 (OSDP)
+//! readers, which [`crate::hal::osdp`] polls.
 //!
 //! # Lines
 //!
@@ -212,7 +213,8 @@ pub struct Rs485Reader {
     pub address: Bounded<0, 126>,
     pub door: DoorId,
     pub side: ReaderSide,
-    /// Secure channel base key, 32 hex digits; without it the reader is polled in the clear.
+    /// Secure channel base key, 32 hex digits: the reader is then polled over the secure channel
+    /// only. Without it the reader is polled in the clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scbk: Option<Scbk>,
 }

@@ -13,7 +13,7 @@
 //!    inputs of each chip in one request, both edges, CLOCK_MONOTONIC timestamps and a kernel
 //!    event buffer of [`KERNEL_EVENT_BUFFER`] events (a 34-bit frame is 68 edges; the default
 //!    is 16 per line). Contacts get their bias and debounce; Wiegand lines get no debounce.
-//!    RS485 driver-enable lines are left to the RS485 driver.
+//!    RS485 driver-enable lines are left to the RS485 driver ([`crate::hal::osdp`]).
 //! 3. [`GpioOutputs`] is the controller's [`Relays`]; [`GpioIndicators::start`] starts the
 //!    thread that plays each reader's feedback on its LED and buzzer lines ([`indicators`] has
 //!    the patterns) and returns the controller's [`ReaderFeedback`]; [`GpioInputLines::start`]
@@ -438,7 +438,9 @@ fn describe(lines: &[&ResolvedLine<'_>]) -> String {
         .join(", ")
 }
 
-fn request_output(line: &ResolvedLine<'_>) -> Result<Request, GpioError> {
+/// Requests `line` as an output, inactive in the request itself (the RS485 driver requests its
+/// driver-enable lines with it too).
+pub fn request_output(line: &ResolvedLine<'_>) -> Result<Request, GpioError> {
     let mut builder = Request::builder();
     builder
         .on_chip(&line.address.chip)

@@ -3,6 +3,7 @@
 
 pub mod gpio;
 pub mod keypad;
+pub mod osdp;
 pub mod wiegand;
 
 use crate::access::model::DoorId;
@@ -146,6 +147,18 @@ pub trait ReaderFeedback: Send {
     fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono);
 }
 
+/// Several [`ReaderFeedback`]s as one, for a board with readers of several kinds: each is told
+/// every show and acts on its own readers only.
+pub struct FeedbackFanOut(pub Vec<Box<dyn ReaderFeedback>>);
+
+impl ReaderFeedback for FeedbackFanOut {
+    fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono) {
+        for each in &mut self.0 {
+            each.show(reader, feedback, now);
+        }
+    }
+}
+
 /// One feedback shown on the simulated board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedbackShown {
@@ -245,6 +258,28 @@ mod tests {
         assert!(view.history().is_empty());
         relays.set_aux_output(2, false, Mono(20));
         assert_eq!(view.aux_levels(), [false, false]);
+    }
+
+    #[test]
+    fn a_fan_out_shows_every_feedback_on_each_of_its_parts() {
+        let (first, second) = (SimFeedback::default(), SimFeedback::default());
+        let views = [first.view(), second.view()];
+        let mut both = FeedbackFanOut(vec![Box::new(first), Box::new(second)]);
+        let door_1_in = ReaderAt {
+            door: 1,
+            side: ReaderSide::In,
+        };
+        both.show(door_1_in, Feedback::Granted, Mono(5));
+        for view in views {
+            assert_eq!(
+                view.shown(),
+                [FeedbackShown {
+                    at: Mono(5),
+                    reader: door_1_in,
+                    feedback: Feedback::Granted
+                }]
+            );
+        }
     }
 
     #[test]
