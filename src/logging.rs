@@ -6,18 +6,20 @@
 
 use crate::config::types::DecodeLevel;
 use crate::protocol::http::{HttpRequest, HttpResponse, RedactedTarget, TransportError};
-use log::{LevelFilter, Log, Metadata, Record};
+use log::{Level, LevelFilter, Log, Metadata, Record};
 use std::io::Write;
 
 struct StderrLogger;
 
 impl Log for StderrLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        shown_level(metadata).is_some_and(|level| level <= log::max_level())
     }
 
     fn log(&self, record: &Record<'_>) {
-        if self.enabled(record.metadata()) {
+        if let Some(level) = shown_level(record.metadata())
+            && level <= log::max_level()
+        {
             let target = record
                 .target()
                 .strip_prefix("push_agent::")
@@ -25,13 +27,29 @@ impl Log for StderrLogger {
             let _ = writeln!(
                 std::io::stderr().lock(),
                 "{:<5} {target}: {}",
-                record.level(),
+                level,
                 record.args()
             );
         }
     }
 
     fn flush(&self) {}
+}
+
+/// The level a record is shown at, if at all. LibOSDP's own lines (target `libosdp…`) name no
+/// reader and repeat for every missed 200 ms reply, while the bus thread logs each reader's
+/// changes once with its name (`src/hal/osdp.rs`): its warnings and notes go to debug, its errors
+/// stay, and its debug lines are dropped, since they dump packets and secure-channel material.
+fn shown_level(metadata: &Metadata<'_>) -> Option<Level> {
+    let level = metadata.level();
+    if !metadata.target().starts_with("libosdp") {
+        return Some(level);
+    }
+    match level {
+        Level::Error => Some(Level::Error),
+        Level::Warn | Level::Info => Some(Level::Debug),
+        Level::Debug | Level::Trace => None,
+    }
 }
 
 static LOGGER: StderrLogger = StderrLogger;
@@ -159,6 +177,25 @@ pub fn level_from_env() -> Option<LevelFilter> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libosdp_lines_are_quieter_and_its_debug_dumps_never_shown() {
+        let shown = |target: &str, level: Level| {
+            shown_level(&Metadata::builder().target(target).level(level).build())
+        };
+        assert_eq!(shown("libosdp::cp", Level::Error), Some(Level::Error));
+        assert_eq!(shown("libosdp::cp", Level::Warn), Some(Level::Debug));
+        assert_eq!(shown("libosdp::cp", Level::Info), Some(Level::Debug));
+        assert_eq!(shown("libosdp::cp", Level::Debug), None);
+        assert_eq!(
+            shown("push_agent::hal::osdp", Level::Warn),
+            Some(Level::Warn)
+        );
+        assert_eq!(
+            shown("push_agent::hal::osdp", Level::Debug),
+            Some(Level::Debug)
+        );
+    }
 
     #[test]
     fn masks_secrets_and_cards_in_commands_and_queries() {

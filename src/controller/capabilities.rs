@@ -5,7 +5,7 @@
 
 use crate::access::control::event;
 use crate::config::{AgentConfig, BoardConfig};
-use crate::controller::{RECORDS_NEARLY_FULL, WRONG_WIEGAND_FORMAT, aux};
+use crate::controller::{RECORDS_NEARLY_FULL, ReaderEvent, WRONG_WIEGAND_FORMAT, aux};
 use crate::door::DoorEvent;
 use crate::protocol::security::bitmaps::{
     ExtendedEventClass, OutOfRange, event_types, fun_list, new_event_types, verify_styles,
@@ -66,6 +66,14 @@ const DOOR_EVENTS: [DoorEvent; 18] = [
     DoorEvent::EmergencyDualOff,
     DoorEvent::RemoteLock,
     DoorEvent::RemoteUnlock,
+];
+
+/// The events an OSDP reader's tamper switch and link produce.
+const READER_EVENTS: [ReaderEvent; 4] = [
+    ReaderEvent::TamperAlarm,
+    ReaderEvent::TamperCleared,
+    ReaderEvent::Offline,
+    ReaderEvent::Online,
 ];
 
 /// Event 206, device start, which [`super::Controller::started`] records [note §7.2].
@@ -143,7 +151,13 @@ pub fn registry_capabilities(
                 .into_iter()
                 .filter(|_| !board.aux_outputs.is_empty()),
         )
-        .chain(wiegand.then_some(WRONG_WIEGAND_FORMAT));
+        .chain(wiegand.then_some(WRONG_WIEGAND_FORMAT))
+        .chain(
+            READER_EVENTS
+                .map(ReaderEvent::code)
+                .into_iter()
+                .filter(|_| board.rs485.iter().any(|bus| !bus.readers.is_empty())),
+        );
     let caps = Capabilities {
         device_type: "acc".to_owned(),
         device_name: format!("push-agent/{}", board.board.name),
@@ -288,20 +302,35 @@ mod tests {
         assert!(!body.contains("authKey"), "{body}");
     }
 
-    #[test]
-    fn a_board_with_a_wiegand_reader_also_logs_event_42() {
-        let board = config::load_board(&format!(
-            "{}/board/qemu-virt.toml",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
-        let body = registry_capabilities(&agent(), &board)
+    /// The registry body of `board/<name>`.
+    fn board_file_body(name: &str) -> String {
+        let path = format!("{}/board/{name}", env!("CARGO_MANIFEST_DIR"));
+        let board = config::load_board(&path).unwrap();
+        registry_capabilities(&agent(), &board)
             .unwrap()
             .encode()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_board_with_a_wiegand_reader_also_logs_event_42() {
+        let body = board_file_body("qemu-virt.toml");
         // Byte 5 (events 40–47): 41 as on the sim board, and 42. (Byte 1 has the aux output's
         // 12 and 13: the board has one.)
         assert!(body.contains(",EventTypes=9F3FF07FC0063F80"), "{body}");
+    }
+
+    #[test]
+    fn a_board_with_osdp_readers_also_logs_their_tamper_and_link_events() {
+        let body = board_file_body("ref-aarch64-4door.toml");
+        let bitmap = body
+            .split(',')
+            .find_map(|kv| kv.strip_prefix("EventTypes="))
+            .unwrap();
+        let byte = |n: usize| &bitmap[2 * n..2 * n + 2];
+        // Byte 13 (events 104–111): 109 and 110. Byte 29 (232–239): 233, 234 as on the sim
+        // board, and 236, 237.
+        assert_eq!((byte(13), byte(29)), ("60", "36"), "{body}");
     }
 
     #[test]

@@ -60,6 +60,36 @@ pub enum ControllerInput {
         door: DoorId,
         side: Direction,
     },
+    /// Something happened at the reader on `side` of `door` itself (event 109, 236, 110, 237).
+    Reader {
+        door: DoorId,
+        side: Direction,
+        event: ReaderEvent,
+    },
+}
+
+/// A change at a reader itself (an OSDP reader's tamper switch or link) [App 2].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderEvent {
+    /// 109: the reader's tamper switch (it was taken off the wall).
+    TamperAlarm,
+    /// 236: the reader's tamper alarm ended.
+    TamperCleared,
+    /// 110: the reader stopped answering.
+    Offline,
+    /// 237: the reader answers again.
+    Online,
+}
+
+impl ReaderEvent {
+    pub fn code(self) -> u16 {
+        match self {
+            ReaderEvent::TamperAlarm => 109,
+            ReaderEvent::TamperCleared => 236,
+            ReaderEvent::Offline => 110,
+            ReaderEvent::Online => 237,
+        }
+    }
 }
 
 /// App 2 event 42, "wrong Wiegand format" (seed 003 App 2: "Incorrect Wiegand format").
@@ -248,6 +278,14 @@ impl Controller {
                 })
             }
             ControllerInput::BadWiegandFrame { door, side } => self.bad_wiegand_frame(*door, *side),
+            ControllerInput::Reader { door, side, event } => {
+                let log = RtLog {
+                    inoutstatus: in_out(*side),
+                    ..event_log(self.clock.local_now(), u32::from(*door), event.code(), None)
+                };
+                let summary = format!("door {door} {side:?} reader: {event:?}");
+                self.record(Vec::new(), Some(log), summary)
+            }
         }
     }
 

@@ -981,3 +981,30 @@ fn the_sim_readers_show_each_decision_in_order() {
         ]
     );
 }
+
+#[test]
+fn reader_events_are_recorded_at_the_readers_door_and_side() {
+    let mut rig = Rig::new();
+    for event in [
+        ReaderEvent::Offline,
+        ReaderEvent::Online,
+        ReaderEvent::TamperAlarm,
+        ReaderEvent::TamperCleared,
+    ] {
+        rig.input(ControllerInput::Reader {
+            door: 2,
+            side: Direction::Out,
+            event,
+        });
+    }
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 110 pin=0 card=0 door=2 out verify=200",
+            "09:00:00 237 pin=0 card=0 door=2 out verify=200",
+            "09:00:00 109 pin=0 card=0 door=2 out verify=200",
+            "09:00:00 236 pin=0 card=0 door=2 out verify=200",
+        ]
+    );
+    assert!(rig.relay_changes().is_empty());
+}

@@ -20,15 +20,14 @@
 //! - a card read (osdp_RAW) is decoded like a Wiegand frame and becomes
 //!   [`ControllerInput::Credential`] at the reader's door and side; a read that does not decode
 //!   is logged with its reason, never its bits, and is event 42
-//!   ([`ControllerInput::BadWiegandFrame`]), as on a Wiegand reader. Keypad keys are ignored, as
-//!   on Wiegand readers.
+//!   ([`ControllerInput::BadWiegandFrame`]), as on a Wiegand reader. Keypad keys are typed
+//!   passwords, as on Wiegand readers ([`crate::hal::keypad`]).
 //! - a reader's tamper flag (osdp_LSTATR, asked for when the reader comes on-line and reported
-//!   by it on change) going into alarm becomes [`ControllerInput::Tamper`] (event 100, the only
-//!   tamper input the controller has; App 2's reader tamper code 109 needs a controller input of
-//!   its own).
+//!   by it on change) is App 2 event 109 when it goes into alarm and 236 when it clears
+//!   ([`ControllerInput::Reader`]).
 //! - a reader going off-line (no valid reply for 8 s, or not on-line within 8 s of the panel
-//!   starting) and back on-line is logged once per change with the likely cause, and shown in
-//!   [`OsdpStatus`]. App 2 has "reader offline" (110), but the controller has no input for it.
+//!   starting) is logged with the likely cause and recorded as event 110; back on-line, it is
+//!   logged and recorded as 237. Both show in [`OsdpStatus`].
 //! - LibOSDP retries an off-line reader only every 300 s, so the thread rebuilds the panel
 //!   while a reader is off-line, at growing intervals ([`reader::Reprobe`]). The `libosdp` 0.2
 //!   wrapper never frees a panel's boxed channel and event closure (about 100 bytes), so a
@@ -52,10 +51,11 @@ pub mod serial;
 pub use reader::{LinkChange, OfflineCause, RawFormat, ReaderTrack, TamperChange, keypad_key};
 pub use serial::{BusPort, PortError, check_port};
 
+use crate::access::model::Direction;
 use crate::clock::DeviceClock;
 use crate::config::BoardConfig;
 use crate::config::board::{LineRole, ReaderAt, Rs485Bus};
-use crate::controller::ControllerInput;
+use crate::controller::{ControllerInput, ReaderEvent};
 use crate::hal::gpio::{self, ResolvedLine};
 use crate::hal::{Feedback, ReaderFeedback};
 use crate::protocol::session::Mono;
@@ -545,9 +545,12 @@ impl BusThread {
                 match track.local_status(tamper) {
                     Some(TamperChange::Alarm) => {
                         log::warn!("{name}: tamper alarm");
-                        (self.wiring.on_input)(ControllerInput::Tamper);
+                        (self.wiring.on_input)(reader_input(reader.at, ReaderEvent::TamperAlarm));
                     }
-                    Some(TamperChange::Cleared) => log::info!("{name}: tamper cleared"),
+                    Some(TamperChange::Cleared) => {
+                        log::info!("{name}: tamper cleared");
+                        (self.wiring.on_input)(reader_input(reader.at, ReaderEvent::TamperCleared));
+                    }
                     None => {}
                 }
                 self.wiring.status.update(reader.at, |s| s.tamper = tamper);
@@ -581,6 +584,10 @@ impl BusThread {
                     };
                     let back = if again { "back " } else { "" };
                     log::info!("{name}: {back}on-line, {channel}");
+                    // Its first on-line at start is no event; coming back after 110 is.
+                    if again {
+                        (self.wiring.on_input)(reader_input(reader.at, ReaderEvent::Online));
+                    }
                     self.wiring.status.update(reader.at, |s| {
                         s.online = Some(true);
                         s.secure = secure;
@@ -596,6 +603,7 @@ impl BusThread {
                         offline_cause(&self.panel, pd, reader.scbk.is_some())
                     };
                     log::error!("{name}: off-line: {}", cause.describe());
+                    (self.wiring.on_input)(reader_input(reader.at, ReaderEvent::Offline));
                     self.wiring.status.update(reader.at, |s| {
                         s.online = Some(false);
                         s.secure = false;
@@ -723,6 +731,15 @@ pub fn feedback_commands(feedback: Feedback) -> Vec<OsdpCommand> {
         }));
     }
     commands
+}
+
+/// The input for event `event` at the reader at `at` (App 2 109, 236, 110, 237).
+fn reader_input(at: ReaderAt, event: ReaderEvent) -> ControllerInput {
+    ControllerInput::Reader {
+        door: at.door,
+        side: Direction::from(at.side),
+        event,
+    }
 }
 
 #[cfg(test)]
