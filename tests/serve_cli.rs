@@ -6,10 +6,10 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
-use support::{AgentProcess, write_security_config};
+use support::{AgentProcess, agent_command, write_security_config};
 
 const WAIT: Duration = Duration::from_secs(20);
 const CARD: u64 = 123_456_789;
@@ -23,7 +23,8 @@ struct Serve {
 
 impl Serve {
     fn start(port_file: &Path, commands: &[String]) -> Serve {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_push-agent"));
+        // Under qemu-user too (the cross suite): the runner starts the ARM binary.
+        let mut cmd = agent_command();
         cmd.args(["serve", "--dialect", "security", "--port-file"])
             .arg(port_file)
             .args(["--option", "RequestDelay=1", "--option", "ErrorDelay=1"]);

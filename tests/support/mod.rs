@@ -76,7 +76,7 @@ fn write_device_config(dir: &Path, url: &str, extra: &str, device: &str) -> Path
 /// `.cargo/config.toml`) a test cannot exec the ARM binary itself, as nothing is registered with
 /// binfmt_misc; the runner passes its own command line in `PUSH_AGENT_TEST_RUNNER` so that the
 /// agent runs under the same emulator. Unset (native runs), the binary starts directly.
-fn agent_command() -> Command {
+pub fn agent_command() -> Command {
     let agent = env!("CARGO_BIN_EXE_push-agent");
     let runner = std::env::var("PUSH_AGENT_TEST_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
