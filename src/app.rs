@@ -208,10 +208,13 @@ impl Agent {
                     wake_network,
                 )?;
                 let socket = cfg.storage.sim_socket();
-                let control = SimControl::start(&socket, SimBoard::GpioDoors(status), || {})
-                    .map_err(|e| {
-                        AppError::failure(format!("status socket {}: {e}", socket.display()))
-                    })?;
+                let sim_board = SimBoard::Gpio {
+                    doors: status,
+                    readers: osdp.status().clone(),
+                };
+                let control = SimControl::start(&socket, sim_board, || {}).map_err(|e| {
+                    AppError::failure(format!("status socket {}: {e}", socket.display()))
+                })?;
                 log::info!("GPIO board: status socket {}", socket.display());
                 (Some(control), Some(timer), Some(inputs), Some(osdp))
             }

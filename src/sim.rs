@@ -7,7 +7,8 @@
 //! - `pin <pin> [password] [--door N] [--reader in|out]`
 //! - `password <password> [--door N] [--reader in|out]` (a door password typed alone)
 //! - `door [N] open|close` (the door sensor; N defaults to 1)
-//! - `exit N` (the exit button) · `tamper` · `relays` (each door's relay level and state)
+//! - `exit N` (the exit button) · `tamper` · `relays` (each door's relay level and state) ·
+//!   `readers` (each RS485/OSDP reader's link; none on the simulated board)
 //!
 //! The answer is `ok <index…> <summary>` (the ids of the records written, then one line for the
 //! operator) or `error <reason>`; it comes after the records are committed. The attendance
@@ -15,8 +16,9 @@
 //! answers the other requests with an error. `--door` defaults to 1, `--reader` to the door's
 //! first reader in the board file.
 //!
-//! A GPIO board's agent listens on the same socket for `relays` only, so that `push-agent status`
-//! shows its doors too; its inputs are the board's lines, and it refuses the others.
+//! A GPIO board's agent listens on the same socket for `relays` and `readers` only, so that
+//! `push-agent status` shows its doors and readers too; its inputs are the board's lines, and it
+//! refuses the others.
 
 use crate::access::Credential;
 use crate::access::model::{Direction, DoorId};
@@ -24,6 +26,7 @@ use crate::config::{BoardConfig, ReaderSide};
 use crate::controller::{Controller, ControllerInput, SharedStatus};
 use crate::door::DoorPosition;
 use crate::hal::SimRelayView;
+use crate::hal::osdp::{OsdpStatus, ReaderStatus};
 use crate::protocol::record::parse_card;
 use crate::protocol::security::rtstate::{AlarmFlags, DoorState, SensorState};
 use crate::terminal::{Terminal, TerminalEvent};
@@ -44,12 +47,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// comes only after the record is committed.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Between the doors of a `relays` answer: `door 1: …; door 2: …`.
+/// Between the doors of a `relays` answer (`door 1: …; door 2: …`), and between the readers of
+/// a `readers` answer.
 pub const DOOR_SEPARATOR: &str = "; ";
 
 const USAGE: &str = "`swipe <card>`, `pin <pin> [password]` or `password <password>` (each with \
-                     [--door N] [--reader in|out]), `door [N] open|close`, `exit N`, `tamper` or \
-                     `relays`";
+                     [--door N] [--reader in|out]), `door [N] open|close`, `exit N`, `tamper`, \
+                     `relays` or `readers`";
 
 /// One control request, before it meets a board.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +73,8 @@ pub enum SimRequest {
     Tamper,
     /// Each door's relay level and state.
     Relays,
+    /// The RS485/OSDP readers' links.
+    Readers,
 }
 
 /// Parses one control request.
@@ -122,6 +128,7 @@ pub fn parse_request(line: &str) -> Result<SimRequest, String> {
         },
         "tamper" if rest.is_empty() => Ok(SimRequest::Tamper),
         "relays" if rest.is_empty() => Ok(SimRequest::Relays),
+        "readers" if rest.is_empty() => Ok(SimRequest::Readers),
         _ => Err(unknown()),
     }
 }
@@ -163,11 +170,15 @@ fn door_number(text: &str) -> Result<DoorId, String> {
 }
 
 /// What the socket drives: the attendance terminal or the security dialect's controller, or on a
-/// GPIO board nothing: it reports the doors' state (the controller's snapshot).
+/// GPIO board nothing: it reports the doors' state (the controller's snapshot) and the OSDP
+/// readers' links.
 pub enum SimBoard {
     Terminal(Arc<Mutex<Terminal>>),
     Controller(SimController),
-    GpioDoors(SharedStatus),
+    Gpio {
+        doors: SharedStatus,
+        readers: OsdpStatus,
+    },
 }
 
 /// The security dialect's controller as the socket sees it.
@@ -209,8 +220,11 @@ impl SimController {
 
     /// The answer line, and whether records were committed or a door's state changed.
     fn answer(&self, request: &SimRequest) -> (String, bool) {
-        if *request == SimRequest::Relays {
-            return (format!("ok {}", self.describe_doors()), false);
+        match request {
+            SimRequest::Relays => return (format!("ok {}", self.describe_doors()), false),
+            // The simulated board has no RS485 readers.
+            SimRequest::Readers => return ("ok".to_owned(), false),
+            _ => {}
         }
         let input = match self.input(request) {
             Ok(input) => input,
@@ -272,7 +286,9 @@ impl SimController {
                 ControllerInput::ExitButton { door: *door }
             }
             SimRequest::Tamper => ControllerInput::Tamper,
-            SimRequest::Relays => return Err("relays is not an input".to_owned()),
+            SimRequest::Relays | SimRequest::Readers => {
+                return Err("relays and readers are no inputs".to_owned());
+            }
         })
     }
 
@@ -293,6 +309,22 @@ impl SimController {
         let (_, states) = self.status.door_states();
         describe_doors(&self.relays.levels(), &states)
     }
+}
+
+/// `rs485[1] address 2, on-line, secure channel, tamper`: an OSDP reader's bus, address and link.
+fn describe_reader(status: &ReaderStatus) -> String {
+    let link = match (status.online, status.offline_cause) {
+        (None, _) => "not seen yet".to_owned(),
+        (Some(true), _) if status.secure => "on-line, secure channel".to_owned(),
+        (Some(true), _) => "on-line, in the clear".to_owned(),
+        (Some(false), Some(cause)) => format!("off-line: {}", cause.describe()),
+        (Some(false), None) => "off-line".to_owned(),
+    };
+    let tamper = if status.tamper { ", tamper" } else { "" };
+    format!(
+        "rs485[{}] address {}, {link}{tamper}",
+        status.bus, status.address
+    )
 }
 
 /// `door 1: relay on, sensor closed, alarms none; door 2: …`: each relay's level, and the
@@ -368,15 +400,23 @@ impl SimBoard {
                 Err(e) => (format!("error {e}"), false),
             },
             SimBoard::Controller(controller) => controller.answer(request),
-            SimBoard::GpioDoors(status) => match request {
+            SimBoard::Gpio { doors, readers } => match request {
                 SimRequest::Relays => {
-                    let (_, states) = status.door_states();
+                    let (_, states) = doors.door_states();
                     let relays: Vec<bool> = states.iter().map(|s| s.relay_energised).collect();
                     (format!("ok {}", describe_doors(&relays, &states)), false)
                 }
+                SimRequest::Readers => {
+                    let lines: Vec<String> = readers
+                        .readers()
+                        .iter()
+                        .map(|(at, status)| format!("{at}: {}", describe_reader(status)))
+                        .collect();
+                    (format!("ok {}", lines.join(DOOR_SEPARATOR)), false)
+                }
                 _ => (
                     "error this agent runs a GPIO board: its inputs are the board's lines, and \
-                     the socket answers `relays` only"
+                     the socket answers `relays` and `readers` only"
                         .to_owned(),
                     false,
                 ),
@@ -412,6 +452,7 @@ fn terminal_event(request: &SimRequest) -> Result<TerminalEvent, String> {
         SimRequest::ExitButton(_) => Err(format!("exit {SECURITY_ONLY}")),
         SimRequest::Tamper => Err(format!("tamper {SECURITY_ONLY}")),
         SimRequest::Relays => Err(format!("relays {SECURITY_ONLY}")),
+        SimRequest::Readers => Err(format!("readers {SECURITY_ONLY}")),
     }
 }
 

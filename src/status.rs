@@ -115,6 +115,11 @@ pub fn report(store: &mut Store, serial: &str, dialect: Dialect) -> Result<Strin
 /// when the agent cannot be asked.
 pub fn doors(socket: &Path) -> String {
     let mut out = String::from("\ndoors:\n");
+    // A board with RS485 readers lists them after the doors; others answer none, or an error.
+    let readers = crate::sim::request(socket, "readers")
+        .ok()
+        .and_then(|answer| answer.strip_prefix("ok ").map(str::to_owned))
+        .filter(|readers| !readers.is_empty());
     match crate::sim::request(socket, "relays") {
         Ok(answer) => match answer.strip_prefix("ok ") {
             Some(doors) => {
@@ -128,6 +133,12 @@ pub fn doors(socket: &Path) -> String {
         },
         Err(e) => {
             let _ = writeln!(out, "  (unknown: {e})");
+        }
+    }
+    if let Some(readers) = readers {
+        out.push_str("rs485 readers:\n");
+        for reader in readers.split(crate::sim::DOOR_SEPARATOR) {
+            let _ = writeln!(out, "  {reader}");
         }
     }
     out
@@ -220,10 +231,13 @@ mod tests {
     }
 
     #[test]
-    fn lists_a_gpio_boards_doors_from_the_running_agent() {
+    fn lists_a_gpio_boards_doors_and_rs485_readers_from_the_running_agent() {
         use crate::clock::{DeviceClock, ManualClock};
+        use crate::config::ReaderSide;
+        use crate::config::board::ReaderAt;
         use crate::controller::{Controller, ControllerInput};
         use crate::hal::SimRelays;
+        use crate::hal::osdp::OsdpStatus;
         use crate::protocol::options::UtcOffset;
         use crate::protocol::session::{Mono, Now};
         use crate::sim::{SimBoard, SimControl};
@@ -242,8 +256,15 @@ mod tests {
         // The relays are the board's lines; the socket reads the controller's snapshot only.
         let mut controller = Controller::new(store, clock, Box::new(SimRelays::new(2)), 2).unwrap();
         let sock = dir.path().join("sim.sock");
-        let _control =
-            SimControl::start(&sock, SimBoard::GpioDoors(controller.status()), || {}).unwrap();
+        let readers = OsdpStatus::default();
+        let reader_at = |door, side| ReaderAt { door, side };
+        readers.add_reader(reader_at(2, ReaderSide::Out), 1, 5);
+        readers.add_reader(reader_at(1, ReaderSide::In), 2, 1);
+        let board = SimBoard::Gpio {
+            doors: controller.status(),
+            readers,
+        };
+        let _control = SimControl::start(&sock, board, || {}).unwrap();
         controller
             .handle(&ControllerInput::ExitButton { door: 2 })
             .unwrap();
@@ -251,13 +272,15 @@ mod tests {
         assert_eq!(
             doors(&sock),
             "\ndoors:\n  door 1: relay off, sensor none, alarms tamper\n  \
-             door 2: relay on, sensor none, alarms none\n"
+             door 2: relay on, sensor none, alarms none\nrs485 readers:\n  \
+             door 1 in: rs485[2] address 1, not seen yet\n  \
+             door 2 out: rs485[1] address 5, not seen yet\n"
         );
         // The board's inputs are its lines, not the socket.
         assert_eq!(
             crate::sim::request(&sock, "exit 1").unwrap(),
             "error this agent runs a GPIO board: its inputs are the board's lines, and the \
-             socket answers `relays` only"
+             socket answers `relays` and `readers` only"
         );
     }
 

@@ -185,6 +185,20 @@ pub struct OsdpStatus {
 }
 
 impl OsdpStatus {
+    /// Reader `address` of bus `bus` (1-based) at `at`, not seen yet.
+    pub fn add_reader(&self, at: ReaderAt, bus: usize, address: u8) {
+        let fresh = ReaderStatus {
+            bus,
+            address,
+            online: None,
+            secure: false,
+            tamper: false,
+            offline_cause: None,
+            since: None,
+        };
+        self.lock().insert(at, fresh);
+    }
+
     /// Each reader's state, by door and side.
     pub fn readers(&self) -> BTreeMap<ReaderAt, ReaderStatus> {
         self.lock().clone()
@@ -242,22 +256,10 @@ impl OsdpBus {
                 config.describe(reader)
             );
         }
-        {
-            let mut status = wiring.status.lock();
-            for reader in &config.readers {
-                status.insert(
-                    reader.at,
-                    ReaderStatus {
-                        bus: config.number,
-                        address: reader.address,
-                        online: None,
-                        secure: false,
-                        tamper: false,
-                        offline_cause: None,
-                        since: None,
-                    },
-                );
-            }
+        for reader in &config.readers {
+            wiring
+                .status
+                .add_reader(reader.at, config.number, reader.address);
         }
         let (events_tx, events) = mpsc::channel();
         let panel =
