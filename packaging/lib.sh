@@ -83,3 +83,40 @@ opkg_arch_of() {
         || die "$1: opkg_arch '$arch' has characters an opkg architecture cannot have"
     echo "$arch"
 }
+
+# --- for the packaging tests ------------------------------------------------------------------
+
+# check WHAT COMMAND...: runs a test's COMMAND, prints ok or FAIL with WHAT, counts the failures.
+failures=0
+check() {
+    local what=$1
+    shift
+    if "$@"; then
+        note "ok: $what"
+    else
+        note "FAIL: $what"
+        failures=$((failures + 1))
+    fi
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds; fails after SECONDS.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
+# kill_listed PIDFILE...: kills (SIGKILL) every process listed in the files that exist: exactly
+# what a test started, when it ends early.
+kill_listed() {
+    local pidfile
+    for pidfile; do
+        [ ! -f "$pidfile" ] || xargs -r kill -KILL <"$pidfile" 2>/dev/null || true
+    done
+}
+
+# dead PID: the process is gone.
+dead() { ! kill -0 "$1" 2>/dev/null; }

@@ -32,38 +32,16 @@ work=$(mktemp -d)
 root=$work/device
 cleanup() {
     # Stop exactly what the tests started: the stand-in agents and the supervisor.
-    for pidfile in "$root/tmp/agent.pids" "$root/var/run/push-agent.pid"; do
-        [ ! -f "$pidfile" ] || xargs -r kill -KILL <"$pidfile" 2>/dev/null || true
-    done
+    kill_listed "$root/tmp/agent.pids" "$root/var/run/push-agent.pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-failures=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        printf 'test-busybox-device: ok: %s\n' "$what" >&2
-    else
-        printf 'test-busybox-device: FAIL: %s\n' "$what" >&2
-        failures=$((failures + 1))
-    fi
-}
-wait_for() { # SECONDS COMMAND...: polls every 0.1 s until the command succeeds
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.1
-    done
-}
 # on_device COMMAND...: runs a command in the chroot with a clean environment.
 on_device() { env -i PATH=/bin:/sbin:/usr/bin:/usr/sbin chroot "$root" "$@"; }
 lines() { if [ -f "$root/$1" ]; then wc -l <"$root/$1"; else echo 0; fi; }
 runs_reach() { [ "$(lines tmp/agent.pids)" -ge "$1" ]; }
 last_agent() { tail -n 1 "$root/tmp/agent.pids"; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
 status_is() { [ "$(on_device /etc/init.d/push-agent status >/dev/null 2>&1; echo $?)" = "$1" ]; }
 
 # The device: BusyBox, the package unpacked as opkg does, the stand-in agent.

@@ -19,36 +19,13 @@ command -v start-stop-daemon >/dev/null || die "start-stop-daemon is missing (De
 work=$(mktemp -d)
 cleanup() {
     # A failed test may leave the supervisor or the stand-in running: stop exactly those.
-    for pidfile in "$work/push-agent.pid" "$work/agent.pids"; do
-        [ ! -f "$pidfile" ] || xargs -r kill -KILL <"$pidfile" 2>/dev/null || true
-    done
+    kill_listed "$work/push-agent.pid" "$work/agent.pids"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-failures=0
-check() {
-    local what=$1
-    shift
-    if "$@"; then
-        printf 'test-init-scripts: ok: %s\n' "$what" >&2
-    else
-        printf 'test-init-scripts: FAIL: %s\n' "$what" >&2
-        failures=$((failures + 1))
-    fi
-}
-# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds; fails after SECONDS.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.1
-    done
-}
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 alive() { kill -0 "$1" 2>/dev/null; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
 
 # --- sysvinit --------------------------------------------------------------------------------
 init=$here/files/push-agent.sysvinit

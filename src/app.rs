@@ -12,7 +12,7 @@
 //! control socket answers only `relays`, for `push-agent status`. Its `[[rs485]]` buses of OSDP
 //! readers each have a thread of [`crate::hal::osdp`] feeding the same controller.
 
-use crate::access::model::{DoorId, SensorType};
+use crate::access::model::DoorId;
 use crate::clock::{DeviceClock, TimeSource};
 use crate::config::{AgentConfig, BoardConfig, BoardDriver};
 use crate::controller::capabilities::registry_capabilities;
@@ -200,7 +200,6 @@ impl Agent {
             BoardDriver::Gpio => {
                 let (timer, inputs, status, osdp) = gpio_board(
                     open()?,
-                    open()?,
                     &clock,
                     board,
                     cfg.storage.max_records.get(),
@@ -327,7 +326,6 @@ fn start_controller(
 /// cannot be opened (busy, no permission) is a start failure.
 fn gpio_board(
     store: Store,
-    settings: Store,
     clock: &Arc<DeviceClock>,
     board: &BoardConfig,
     max_records: u64,
@@ -337,10 +335,7 @@ fn gpio_board(
     let name = &board.board.name;
     let lines = gpio::resolve_lines(board, &gpio::LinuxGpio)
         .map_err(|e| AppError::config(format!("board {name}: {e}")))?;
-    for (i, bus) in board.rs485.iter().enumerate() {
-        osdp::check_port(&bus.port)
-            .map_err(|e| AppError::config(format!("board {name}: rs485[{}].port: {e}", i + 1)))?;
-    }
+    osdp::check_ports(board).map_err(|e| AppError::config(format!("board {name}: {e}")))?;
     let started = |e: gpio::GpioError| AppError::failure(format!("board {name}: {e}"));
     let (outputs, indicators, inputs) = gpio::open(board, &lines).map_err(started)?;
     let gpio_feedback = indicators.start(clock.clone()).map_err(started)?;
@@ -353,12 +348,15 @@ fn gpio_board(
         engine,
         wake_network,
     )?;
-    let status = lock(&controller).status();
-    let doors = status.clone();
+    let doors = lock(&controller).status();
     let reader_feedback = controller.clone();
+    // The door parameters as the controller holds them (it reloads them when the server
+    // changes them), so a SensorType the server sets applies at once.
+    let settings = controller.clone();
+    let sensor_type = move |door: DoorId| lock(&settings).sensor_type(door);
     let on_input: Arc<dyn Fn(ControllerInput) + Send + Sync> =
         Arc::new(move |input: ControllerInput| {
-            if handle_input(&controller, &status, &input) {
+            if handle_input(&controller, &input) {
                 on_change();
             }
         });
@@ -369,20 +367,6 @@ fn gpio_board(
         Box::new(gpio_feedback),
         Box::new(osdp.feedback()),
     ])));
-    // Read at each contact edge (rare), so a SensorType the server sets applies at once.
-    let settings = Mutex::new(settings);
-    let sensor_type = move |door: DoorId| {
-        let stored = lock(&settings).read(|tx| tx.door_settings());
-        match stored {
-            Ok(doors) => doors
-                .get(usize::from(door).saturating_sub(1))
-                .map_or(SensorType::None, |d| d.sensor),
-            Err(e) => {
-                log::error!("door {door}: sensor type unknown, contact ignored: {e}");
-                SensorType::None
-            }
-        }
-    };
     let wiring = InputWiring {
         on_input: on_input.clone(),
         sensor_type: Arc::new(sensor_type),
@@ -402,30 +386,16 @@ fn gpio_board(
     Ok((timer, inputs, doors, osdp))
 }
 
-/// Hands one input to the controller; true when records were committed or a door's state moved
-/// (the relays and the state move first, even when the records then fail to be written).
-fn handle_input(
-    controller: &Mutex<Controller>,
-    status: &SharedStatus,
-    input: &ControllerInput,
-) -> bool {
-    let version = status.door_states().0;
-    let handled = lock(controller).handle(input);
-    let state_changed = status.door_states().0 != version;
+/// Hands one input to the controller; true when the uploader has news
+/// ([`Controller::handle_noting_change`]).
+fn handle_input(controller: &Mutex<Controller>, input: &ControllerInput) -> bool {
+    let (handled, changed) = lock(controller).handle_noting_change(input);
     match handled {
-        Ok(h) if h.indexes.is_empty() => {
-            log::debug!("{}", h.summary);
-            state_changed
-        }
-        Ok(h) => {
-            log::info!("{}", h.summary);
-            true
-        }
-        Err(e) => {
-            log::error!("input not recorded: {e}");
-            state_changed
-        }
+        Ok(h) if h.indexes.is_empty() => log::debug!("{}", h.summary),
+        Ok(h) => log::info!("{}", h.summary),
+        Err(e) => log::error!("input not recorded: {e}"),
     }
+    changed
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -147,6 +147,15 @@ fn parse_args(args: &[String]) -> Result<Invocation, String> {
 }
 
 /// `demo [--preset NAME] [--dialect attendance|security]`, each flag at most once.
+/// The value of `--dialect`; `usage` goes with an unknown one.
+fn dialect_flag(value: &str, usage: &str) -> Result<Dialect, String> {
+    match value {
+        "attendance" => Ok(Dialect::Attendance),
+        "security" => Ok(Dialect::Security),
+        other => Err(format!("unknown dialect {other:?}\n{usage}")),
+    }
+}
+
 fn demo_command(flags: &[String]) -> Result<Command, String> {
     const DEMO_USAGE: &str =
         "usage: push-agent demo [--preset NAME] [--dialect attendance|security]";
@@ -155,11 +164,7 @@ fn demo_command(flags: &[String]) -> Result<Command, String> {
         match pair {
             [flag, value] if flag == "--preset" && preset.is_none() => preset = Some(value.clone()),
             [flag, value] if flag == "--dialect" && dialect.is_none() => {
-                dialect = Some(match value.as_str() {
-                    "attendance" => Dialect::Attendance,
-                    "security" => Dialect::Security,
-                    other => return Err(format!("unknown dialect {other:?}\n{DEMO_USAGE}")),
-                });
+                dialect = Some(dialect_flag(value, DEMO_USAGE)?);
             }
             _ => return Err(DEMO_USAGE.into()),
         }
@@ -181,11 +186,7 @@ fn serve_command(flags: &[String]) -> Result<Command, String> {
     for pair in flags.chunks(2) {
         match pair {
             [flag, value] if flag == "--dialect" && dialect.is_none() => {
-                dialect = Some(match value.as_str() {
-                    "attendance" => Dialect::Attendance,
-                    "security" => Dialect::Security,
-                    other => return Err(format!("unknown dialect {other:?}\n{SERVE_USAGE}")),
-                });
+                dialect = Some(dialect_flag(value, SERVE_USAGE)?);
             }
             [flag, value] if flag == "--option" => {
                 let (key, value) = value
@@ -401,20 +402,15 @@ fn check_config(inv: &Invocation, cfg: &AgentConfig, board: &BoardConfig) -> i32
             }
             Err(missing) => problems.push(missing.to_string()),
         }
-        let mut missing_ports = Vec::new();
+        let ports = osdp::check_ports(board);
+        let missing = ports.as_ref().err().map_or(&[][..], |p| &p.missing[..]);
         for (n, bus) in (1..).zip(&board.rs485) {
-            match osdp::check_port(&bus.port) {
-                Ok(()) => println!("# rs485[{n}].port {} is here", bus.port.display()),
-                Err(e) => missing_ports.push(format!("\n  rs485[{n}].port: {e}")),
+            if !missing.iter().any(|(m, _)| *m == n) {
+                println!("# rs485[{n}].port {} is here", bus.port.display());
             }
         }
-        if !missing_ports.is_empty() {
-            problems.push(format!(
-                "{} of the board's {} RS485 ports are missing here:{}",
-                missing_ports.len(),
-                board.rs485.len(),
-                missing_ports.concat()
-            ));
+        if let Err(missing) = ports {
+            problems.push(missing.to_string());
         }
         if !problems.is_empty() {
             return bad(&problems.join("\n"));

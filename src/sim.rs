@@ -22,7 +22,7 @@
 
 use crate::access::Credential;
 use crate::access::model::{Direction, DoorId};
-use crate::config::{BoardConfig, ReaderSide};
+use crate::config::BoardConfig;
 use crate::controller::{Controller, ControllerInput, SharedStatus};
 use crate::door::DoorPosition;
 use crate::hal::SimRelayView;
@@ -203,10 +203,7 @@ impl SimController {
             .map(|d| {
                 d.readers
                     .iter()
-                    .map(|reader| match reader.side {
-                        ReaderSide::In => Direction::In,
-                        ReaderSide::Out => Direction::Out,
-                    })
+                    .map(|reader| Direction::from(reader.side))
                     .collect()
             })
             .collect();
@@ -230,21 +227,16 @@ impl SimController {
             Ok(input) => input,
             Err(e) => return (format!("error {e}"), false),
         };
-        let version = self.status.door_states().0;
-        let handled = lock(&self.controller).handle(&input);
-        // The relays and the door state move before the records are written, even when the
-        // write then fails: the uploader's rtstate must follow them.
-        let state_changed = self.status.door_states().0 != version;
+        let (handled, changed) = lock(&self.controller).handle_noting_change(&input);
         match handled {
             Ok(h) => {
-                let changed = state_changed || !h.indexes.is_empty();
                 let mut words: Vec<String> = h.indexes.iter().map(i64::to_string).collect();
                 words.push(h.summary);
                 (format!("ok {}", words.join(" ")), changed)
             }
             Err(e) => {
                 log::error!("sim input not recorded: {e}");
-                (format!("error not recorded: {e}"), state_changed)
+                (format!("error not recorded: {e}"), changed)
             }
         }
     }

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::path::Path;
+use std::process::ExitStatus;
 use support::{run_cli, write_config, write_security_config};
 
 fn board(name: &str) -> String {
@@ -11,6 +13,17 @@ fn board(name: &str) -> String {
 }
 
 /// Whether this machine has a GPIO character device at all.
+/// `push-agent --config CONFIG check-config --board BOARD`.
+fn check_config(config: &Path, board: &str) -> (ExitStatus, String, String) {
+    run_cli(&[
+        "--config",
+        config.to_str().expect("a UTF-8 path"),
+        "check-config",
+        "--board",
+        board,
+    ])
+}
+
 fn has_gpio_chip() -> bool {
     std::fs::read_dir("/dev").is_ok_and(|dir| {
         dir.flatten()
@@ -54,13 +67,7 @@ fn check_config_names_every_missing_line_and_exits_78() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_security_config(dir.path(), "http://127.0.0.1:9");
     let qemu = board("qemu-virt.toml");
-    let (status, stdout, stderr) = run_cli(&[
-        "--config",
-        config.to_str().unwrap(),
-        "check-config",
-        "--board",
-        &qemu,
-    ]);
+    let (status, stdout, stderr) = check_config(&config, &qemu);
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert_reports_every_line_missing(&stderr);
     // The parsed board is still shown, for the operator to compare.
@@ -112,13 +119,7 @@ fn check_config_shows_a_reference_board_with_its_reader_keys_redacted() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_security_config(dir.path(), "http://127.0.0.1:9");
     let four = board("ref-aarch64-4door.toml");
-    let (status, stdout, stderr) = run_cli(&[
-        "--config",
-        config.to_str().unwrap(),
-        "check-config",
-        "--board",
-        &four,
-    ]);
+    let (status, stdout, stderr) = check_config(&config, &four);
     assert_eq!(status.code(), Some(78), "no such lines here: {stderr}");
     assert!(stdout.contains("scbk = \"<redacted>\""), "{stdout}");
     assert!(!stdout.contains("303132"), "{stdout}");
@@ -143,13 +144,7 @@ fn a_bad_board_file_exits_78_naming_the_key() {
         "[board]\nname = \"b\"\ndriver = \"gpio\"\nopkg_arch = \"all\"\n[[door]]\nreaders = []\n",
     )
     .unwrap();
-    let (status, _, stderr) = run_cli(&[
-        "--config",
-        config.to_str().unwrap(),
-        "check-config",
-        "--board",
-        path.to_str().unwrap(),
-    ]);
+    let (status, _, stderr) = check_config(&config, path.to_str().unwrap());
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -193,13 +188,7 @@ readers = [{{ address = 1, door = 1, side = "out" }}]
         ),
     )
     .unwrap();
-    let (status, stdout, stderr) = run_cli(&[
-        "--config",
-        config.to_str().unwrap(),
-        "check-config",
-        "--board",
-        path.to_str().unwrap(),
-    ]);
+    let (status, stdout, stderr) = check_config(&config, path.to_str().unwrap());
     assert_eq!(status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("door[1].lock (\"LOCK1\")"), "{stderr}");
     let port_problem = format!(

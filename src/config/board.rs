@@ -163,6 +163,15 @@ impl fmt::Display for ReaderSide {
     }
 }
 
+impl From<Direction> for ReaderSide {
+    fn from(direction: Direction) -> ReaderSide {
+        match direction {
+            Direction::In => ReaderSide::In,
+            Direction::Out => ReaderSide::Out,
+        }
+    }
+}
+
 impl From<ReaderSide> for Direction {
     fn from(side: ReaderSide) -> Direction {
         match side {
@@ -267,7 +276,7 @@ pub struct LineSpec {
     pub debounce_ms: Option<u32>,
 }
 
-/// Where a line is: its name (found with `gpiocdev::find_named_line`) or its chip and offset.
+/// Where a line is: its name (found with `gpiocdev::find_named_lines`) or its chip and offset.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LineAt {
     Named(String),

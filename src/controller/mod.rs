@@ -16,12 +16,16 @@ use crate::access::control::{
     AccessRequest, AccessState, AccessView, Decision, DoorAction, DoorStates as AccessDoorStates,
     Verdict, decide,
 };
-use crate::access::model::{DeviceRules, Direction, DoorId, DoorSettings, Holiday, TimeZone};
+use crate::access::model::{
+    DeviceRules, Direction, DoorId, DoorSettings, Holiday, SensorType, TimeZone,
+};
 use crate::access::timezone::zone_contains;
 use crate::clock::DeviceClock;
 use crate::config::ReaderSide;
 use crate::config::board::ReaderAt;
-use crate::door::{Door, DoorEvent, DoorPosition, Grant, Input, Output, Remote, TAMPER_DOOR};
+use crate::door::{
+    Door, DoorEvent, DoorPosition, Grant, Input, Output, Remote, TAMPER_DOOR, VERIFY_OTHER,
+};
 use crate::hal::{Feedback, ReaderFeedback, Relays};
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::options::StampTable;
@@ -221,6 +225,12 @@ impl Controller {
         self.status.clone()
     }
 
+    /// Door `door`'s `SensorType` parameter [App 10]; none for a door the controller lacks.
+    pub fn sensor_type(&self, door: DoorId) -> SensorType {
+        self.door_index(door)
+            .map_or(SensorType::None, |i| self.doors[i].door.settings().sensor)
+    }
+
     pub fn door_count(&self) -> usize {
         self.doors.len()
     }
@@ -271,22 +281,38 @@ impl Controller {
             ControllerInput::AuxInput { aux, contact_made } => {
                 let event = aux::aux_input_event(*contact_made);
                 let log = event_log(self.clock.local_now(), u32::from(*aux), event, None);
-                Ok(Handled {
-                    indexes: self.append(&[log])?,
-                    decision: None,
-                    summary: format!("aux input {aux}: event {event}"),
-                })
+                self.record(
+                    Vec::new(),
+                    Some(log),
+                    format!("aux input {aux}: event {event}"),
+                )
             }
-            ControllerInput::BadWiegandFrame { door, side } => self.bad_wiegand_frame(*door, *side),
+            // Refused at the reader; verify type card: what it sent, though it did not decode.
+            ControllerInput::BadWiegandFrame { door, side } => self.reader_event(
+                (*door, *side),
+                (WRONG_WIEGAND_FORMAT, VERIFY_CARD),
+                Some(Feedback::Denied),
+                "unreadable card",
+            ),
             ControllerInput::Reader { door, side, event } => {
-                let log = RtLog {
-                    inoutstatus: in_out(*side),
-                    ..event_log(self.clock.local_now(), u32::from(*door), event.code(), None)
-                };
-                let summary = format!("door {door} {side:?} reader: {event:?}");
-                self.record(Vec::new(), Some(log), summary)
+                let what = format!("{} reader {event:?}", ReaderSide::from(*side));
+                self.reader_event((*door, *side), (event.code(), VERIFY_OTHER), None, &what)
             }
         }
+    }
+
+    /// [`Controller::handle`], and whether the uploader has news: records were committed or a
+    /// door's state moved. The relays and the state move before the records are written, so
+    /// they count even when the write then fails.
+    pub fn handle_noting_change(
+        &mut self,
+        input: &ControllerInput,
+    ) -> (Result<Handled, StoreError>, bool) {
+        let version = self.status.door_states().0;
+        let handled = self.handle(input);
+        let state_changed = self.status.door_states().0 != version;
+        let recorded = handled.as_ref().is_ok_and(|h| !h.indexes.is_empty());
+        (handled, state_changed || recorded)
     }
 
     /// Applies a remote command (CONTROL DEVICE) to its doors or auxiliary outputs.
@@ -505,24 +531,28 @@ impl Controller {
         Ok(handled)
     }
 
-    /// A card the reader sent in no format the decoder knows: refused at the reader, recorded
-    /// as event 42 without a card number (its bits are not one).
-    fn bad_wiegand_frame(&mut self, door: DoorId, side: Direction) -> Result<Handled, StoreError> {
+    /// Records `event` with `verify_type` at the reader on `side` of `door`, after the reader
+    /// shows `feedback`; without a user or card number (event 42 has bits that are not one; the
+    /// others are about the reader itself).
+    fn reader_event(
+        &mut self,
+        (door, side): (DoorId, Direction),
+        (event, verify_type): (u16, u16),
+        feedback: Option<Feedback>,
+        what: &str,
+    ) -> Result<Handled, StoreError> {
         if self.door_index(door).is_none() {
             return Ok(no_such_door(door));
         }
-        self.show(door, side, Feedback::Denied);
+        if let Some(feedback) = feedback {
+            self.show(door, side, feedback);
+        }
         let log = RtLog {
             inoutstatus: in_out(side),
-            verifytype: VerifyType::Code(VERIFY_CARD),
-            ..event_log(
-                self.clock.local_now(),
-                u32::from(door),
-                WRONG_WIEGAND_FORMAT,
-                None,
-            )
+            verifytype: VerifyType::Code(verify_type),
+            ..event_log(self.clock.local_now(), u32::from(door), event, None)
         };
-        let summary = format!("door {door}: unreadable card (event {WRONG_WIEGAND_FORMAT})");
+        let summary = format!("door {door}: {what} (event {event})");
         self.record(Vec::new(), Some(log), summary)
     }
 
@@ -530,11 +560,11 @@ impl Controller {
         let Some(readers) = self.feedback.as_mut() else {
             return;
         };
-        let side = match side {
-            Direction::In => ReaderSide::In,
-            Direction::Out => ReaderSide::Out,
+        let reader = ReaderAt {
+            door,
+            side: ReaderSide::from(side),
         };
-        readers.show(ReaderAt { door, side }, feedback, self.clock.now().mono);
+        readers.show(reader, feedback, self.clock.now().mono);
     }
 
     fn door_input(
@@ -969,9 +999,7 @@ fn event_log(time: LocalDateTime, door: u32, event: u16, from: Option<DoorEvent>
         eventaddr: door,
         event,
         inoutstatus: InOutStatus::In,
-        verifytype: from.map_or(VerifyType::Code(crate::door::VERIFY_OTHER), |e| {
-            e.verify_type()
-        }),
+        verifytype: from.map_or(VerifyType::Code(VERIFY_OTHER), |e| e.verify_type()),
         index: 0,
     }
 }

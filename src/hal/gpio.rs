@@ -26,16 +26,13 @@ pub mod inputs;
 pub mod lines;
 
 pub use indicators::{Indicator, IndicatorDriver, IndicatorLine};
-pub use inputs::{
-    FrameRead, InputRole, InputStep, InputTracker, PulseEdge, WiegandEdge, door_position,
-    frame_input,
-};
+pub use inputs::{InputRole, InputStep, InputTracker, PulseEdge, WiegandEdge, door_position};
 pub use lines::{
     ChipLines, GpioSystem, LineAddress, LineProblem, LineProblems, LinuxGpio, ResolvedLine,
     resolve_lines,
 };
 
-use super::keypad::{KeypadEntry, KeypadStep};
+use super::reads::{FrameRead, ReaderReads, frame_input};
 use super::{Feedback, ReaderFeedback, Relays, wiegand};
 use crate::access::model::{DoorId, SensorType};
 use crate::clock::DeviceClock;
@@ -104,6 +101,14 @@ impl OutputLine {
             Value::Inactive
         };
         self.request.set_lone_value(value)
+    }
+
+    /// [`OutputLine::set`], a failure logged with the line's key.
+    fn set_logged(&self, energised: bool) {
+        if let Err(e) = self.set(energised) {
+            let act = if energised { "energise" } else { "de-energise" };
+            log::error!("{}: cannot {act} the output: {e}", self.key);
+        }
     }
 }
 
@@ -250,16 +255,6 @@ impl Relays for GpioOutputs {
     }
 }
 
-impl OutputLine {
-    /// [`OutputLine::set`], a failure logged with the line's key.
-    fn set_logged(&self, energised: bool) {
-        if let Err(e) = self.set(energised) {
-            let act = if energised { "energise" } else { "de-energise" };
-            log::error!("{}: cannot {act} the output: {e}", self.key);
-        }
-    }
-}
-
 /// The input requests, one per chip, before their threads start.
 pub struct GpioInputLines {
     requests: Vec<InputRequest>,
@@ -290,24 +285,23 @@ pub struct InputWiring {
 /// for [`inputs::WIEGAND_FRAME_GAP`].
 pub trait WiegandDecode: Send {
     fn edge(&mut self, edge: &WiegandEdge);
-    /// The cards and refusals of the frames that ended, in order (keypad keys are left out).
+    /// What the frames that ended came to, in order (keys that complete no entry, and line
+    /// noise, are left out).
     fn frame_end(&mut self) -> Vec<FrameRead>;
 }
 
 /// One Wiegand reader's decoding: edges to frames ([`wiegand::EdgeDecoder`], kernel timestamps),
-/// frames to cards ([`wiegand::ReaderFormats`], the built-in formats). A sequence-number gap on a
-/// line (the kernel's event buffer overflowed) spoils the frame. A refused frame is logged with
-/// its reason, never its bits.
+/// frames to cards, keys and refusals ([`ReaderReads`], the built-in formats). A sequence-number
+/// gap on a line (the kernel's event buffer overflowed) spoils the frame.
 #[derive(Debug)]
 pub struct ReaderDecoder {
     reader: ReaderAt,
     edges: wiegand::EdgeDecoder,
-    formats: wiegand::ReaderFormats,
+    reads: ReaderReads,
     /// The last sequence number seen on D0 and on D1.
     seqnos: [Option<u32>; 2],
     /// Frames the decoder closed on an edge's arrival, before the shell's frame end.
     closed: Vec<wiegand::FrameResult>,
-    keypad: KeypadEntry,
     /// The kernel time of the latest edge: when a key's burst was sent.
     last_edge_ns: u64,
 }
@@ -317,10 +311,9 @@ impl ReaderDecoder {
         ReaderDecoder {
             reader,
             edges: wiegand::EdgeDecoder::new(wiegand::Timing::default()),
-            formats: wiegand::ReaderFormats::default(),
+            reads: ReaderReads::default(),
             seqnos: [None; 2],
             closed: Vec::new(),
-            keypad: KeypadEntry::default(),
             last_edge_ns: 0,
         }
     }
@@ -354,25 +347,10 @@ impl WiegandDecode for ReaderDecoder {
         if let Some(deadline) = self.edges.deadline() {
             self.closed.extend(self.edges.tick(deadline));
         }
-        let mut reads = Vec::new();
-        for frame in std::mem::take(&mut self.closed) {
-            match frame.and_then(|f| self.formats.decode(&f)) {
-                Ok(wiegand::Reading::Card(read)) => reads.push(FrameRead::Card(read.number)),
-                Ok(wiegand::Reading::Key(key)) => match self.keypad.key(key, self.last_edge_ns) {
-                    KeypadStep::Pending => {}
-                    KeypadStep::Submitted(typed) => reads.push(FrameRead::Typed(typed)),
-                    KeypadStep::Discarded => {
-                        log::info!("{} reader: empty or overlong keypad entry", self.reader);
-                    }
-                },
-                Err(e) if e.is_noise() => log::debug!("{} reader: line noise: {e}", self.reader),
-                Err(e) => {
-                    log::warn!("{} reader: Wiegand frame refused: {e}", self.reader);
-                    reads.push(FrameRead::Refused(e));
-                }
-            }
-        }
-        reads
+        std::mem::take(&mut self.closed)
+            .into_iter()
+            .filter_map(|frame| self.reads.frame(self.reader, frame, self.last_edge_ns))
+            .collect()
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod gpio;
 pub mod keypad;
 pub mod osdp;
+pub mod reads;
 pub mod wiegand;
 
 use crate::access::model::DoorId;
@@ -32,6 +33,14 @@ pub struct RelayChange {
 /// Most relay transitions, and most feedback shown, the simulated board remembers; older ones are
 /// dropped first.
 const SIM_HISTORY: usize = 4096;
+
+/// Appends `item`, dropping the oldest when [`SIM_HISTORY`] are kept.
+fn remember<T>(history: &mut VecDeque<T>, item: T) {
+    if history.len() == SIM_HISTORY {
+        history.pop_front();
+    }
+    history.push_back(item);
+}
 
 /// The simulated board's relays: their levels and recent transitions, readable from other threads
 /// (the control socket, tests) through a [`SimRelayView`].
@@ -85,14 +94,14 @@ impl Relays for SimRelays {
             return;
         };
         *level = energised;
-        if state.history.len() == SIM_HISTORY {
-            state.history.pop_front();
-        }
-        state.history.push_back(RelayChange {
-            at: now,
-            door,
-            energised,
-        });
+        remember(
+            &mut state.history,
+            RelayChange {
+                at: now,
+                door,
+                energised,
+            },
+        );
     }
 
     fn set_aux_output(&mut self, aux: u8, energised: bool, _now: Mono) {
@@ -159,7 +168,9 @@ impl ReaderFeedback for FeedbackFanOut {
     }
 }
 
-/// One feedback shown on the simulated board.
+/// One feedback shown on the simulated readers (a test double: the sim board's readers have no
+/// LEDs to show).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedbackShown {
     pub at: Mono,
@@ -167,13 +178,15 @@ pub struct FeedbackShown {
     pub feedback: Feedback,
 }
 
-/// The simulated board's readers: the feedback they showed, readable from other threads (tests)
-/// through a [`SimFeedbackView`].
+/// The simulated readers: the feedback they showed, readable from other threads through a
+/// [`SimFeedbackView`].
+#[cfg(test)]
 #[derive(Debug, Clone, Default)]
 pub struct SimFeedback {
     shown: Arc<Mutex<VecDeque<FeedbackShown>>>,
 }
 
+#[cfg(test)]
 impl SimFeedback {
     pub fn view(&self) -> SimFeedbackView {
         SimFeedbackView {
@@ -182,26 +195,29 @@ impl SimFeedback {
     }
 }
 
+#[cfg(test)]
 impl ReaderFeedback for SimFeedback {
     fn show(&mut self, reader: ReaderAt, feedback: Feedback, now: Mono) {
         let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
-        if shown.len() == SIM_HISTORY {
-            shown.pop_front();
-        }
-        shown.push_back(FeedbackShown {
-            at: now,
-            reader,
-            feedback,
-        });
+        remember(
+            &mut shown,
+            FeedbackShown {
+                at: now,
+                reader,
+                feedback,
+            },
+        );
     }
 }
 
 /// Read access to the simulated readers' feedback.
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct SimFeedbackView {
     shown: Arc<Mutex<VecDeque<FeedbackShown>>>,
 }
 
+#[cfg(test)]
 impl SimFeedbackView {
     /// The feedback remembered, oldest first.
     pub fn shown(&self) -> Vec<FeedbackShown> {

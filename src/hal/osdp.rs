@@ -48,8 +48,8 @@
 pub mod reader;
 pub mod serial;
 
-pub use reader::{LinkChange, OfflineCause, RawFormat, ReaderTrack, TamperChange, keypad_key};
-pub use serial::{BusPort, PortError, check_port};
+pub use reader::{LinkChange, OfflineCause, ReaderTrack, TamperChange, keypad_key};
+pub use serial::{BusPort, PortError, PortsMissing, check_port, check_ports};
 
 use crate::access::model::Direction;
 use crate::clock::DeviceClock;
@@ -60,9 +60,9 @@ use crate::hal::gpio::{self, ResolvedLine};
 use crate::hal::{Feedback, ReaderFeedback};
 use crate::protocol::session::Mono;
 use libosdp::{
-    Channel, ControlPanel, ControlPanelBuilder, OsdpCardFormats, OsdpCommand, OsdpCommandBuzzer,
-    OsdpCommandLed, OsdpEvent, OsdpFlag, OsdpLedColor, OsdpLedParams, OsdpStatusReport,
-    OsdpStatusReportType, PdCapEntity, PdCapability, PdInfoBuilder,
+    Channel, ControlPanel, ControlPanelBuilder, OsdpCommand, OsdpCommandBuzzer, OsdpCommandLed,
+    OsdpEvent, OsdpFlag, OsdpLedColor, OsdpLedParams, OsdpStatusReport, OsdpStatusReportType,
+    PdCapEntity, PdCapability, PdInfoBuilder,
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -528,12 +528,9 @@ impl BusThread {
         };
         let name = self.config.describe(reader);
         match event {
+            // Raw and Wiegand-format reads alike: most readers send their Wiegand bits raw.
             OsdpEvent::CardRead(read) => {
-                let format = match read.format {
-                    OsdpCardFormats::Unspecified => RawFormat::Unspecified,
-                    OsdpCardFormats::Wiegand => RawFormat::Wiegand,
-                };
-                if let Some(input) = track.card_read(format, read.nr_bits, &read.data, self.now) {
+                if let Some(input) = track.card_read(read.nr_bits, &read.data, self.now) {
                     (self.wiring.on_input)(input);
                 }
             }

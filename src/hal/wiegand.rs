@@ -164,6 +164,29 @@ impl Frame {
         index < self.len && self.bits >> index & 1 == 1
     }
 
+    /// The frame of `bit_count` bits packed in `data`, the first bit in the most significant bit
+    /// of the first byte (an OSDP osdp_RAW card read). Bits the data does not hold are not part
+    /// of the frame (a cut frame then fails its format).
+    pub fn from_packed(bit_count: usize, data: &[u8]) -> FrameResult {
+        let bit_count = bit_count.min(data.len() * 8);
+        if bit_count > MAX_FRAME_BITS as usize {
+            return Err(WiegandError::TooLong {
+                max_bits: MAX_FRAME_BITS,
+            });
+        }
+        if bit_count < MIN_FRAME_BITS as usize {
+            return Err(WiegandError::TooShort {
+                bits: bit_count as u32,
+            });
+        }
+        let mut frame = Frame::default();
+        // bit_count <= data.len() * 8: every index is in the data.
+        for i in 0..bit_count {
+            frame.push(data[i / 8] >> (7 - i % 8) & 1 == 1);
+        }
+        Ok(frame)
+    }
+
     /// Appends a bit; the caller keeps the frame below [`MAX_FRAME_BITS`].
     fn push(&mut self, one: bool) {
         self.bits |= u128::from(one) << self.len;

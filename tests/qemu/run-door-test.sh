@@ -300,25 +300,22 @@ led_gpio=$(sed -n 's/^DOORTEST led-gpio //p' "$work/console.log")
 beep_gpio=$(sed -n 's/^DOORTEST beep-gpio //p' "$work/console.log")
 read -r led_pulses led_ms < <(pulses_after "$led_gpio" "$frame_end")
 read -r beep_pulses beep_ms < <(pulses_after "$beep_gpio" "$frame_end")
-led_within_tolerance() {
-    [ "$led_ms" != - ] || return 1
-    local error="$led_ms - $LED_GRANT_MS"
+# within_tolerance MS EXPECTED_MS: MS is a number within LOCK_TOLERANCE_MS of EXPECTED_MS.
+within_tolerance() {
+    [ "$1" != - ] || return 1
+    local error="$1 - $2"
     [ "$(echo "($error <= $LOCK_TOLERANCE_MS) && (-($error) <= $LOCK_TOLERANCE_MS)" | bc)" = 1 ]
 }
 expect "the reader's LED ($LED_LINE) pulsed $led_pulses times after the frame, not once" \
     test "$led_pulses" -eq 1
 expect "the reader's LED was on for $led_ms ms, not $LED_GRANT_MS ± $LOCK_TOLERANCE_MS ms" \
-    led_within_tolerance
+    within_tolerance "$led_ms" "$LED_GRANT_MS"
 expect "the reader's buzzer ($BEEP_LINE) beeped $beep_pulses times after the frame, not once" \
     test "$beep_pulses" -eq 1
 latency_ms=$(milliseconds "$lock_on - $frame_end")
 held_ms=$(milliseconds "$lock_off - $lock_on")
-within_tolerance() {
-    local error="$held_ms - $DRIVE_SECS * 1000"
-    [ "$(echo "($error <= $LOCK_TOLERANCE_MS) && (-($error) <= $LOCK_TOLERANCE_MS)" | bc)" = 1 ]
-}
 expect "the lock was high for $held_ms ms, not ${DRIVE_SECS}000 ± $LOCK_TOLERANCE_MS ms" \
-    within_tolerance
+    within_tolerance "$held_ms" $((DRIVE_SECS * 1000))
 
 # The server's rtlog events, "rtlog <index> <field>…", in arrival order.
 awk -F'\t' '$1 == "rtlog"' "$work/server.out" > "$work/rtlog"

@@ -31,6 +31,17 @@ fn one_door(extra: &str) -> String {
     ))
 }
 
+/// Loads `text`, which must be refused at `key` for `reason`; the error.
+fn assert_refused(text: &str, key: &str, reason: &str) -> ConfigError {
+    let e = load_text(text).unwrap_err();
+    assert_eq!(
+        (e.key.as_deref(), e.reason.as_str()),
+        (Some(key), reason),
+        "{text}"
+    );
+    e
+}
+
 /// [`one_door`] with aux tables after it.
 fn with_aux(tables: &str) -> String {
     format!("{}{tables}\n", one_door(""))
@@ -405,12 +416,7 @@ fn whole_file_checks_name_the_key_and_the_reason() {
         ),
     ];
     for (text, key, reason) in cases {
-        let e = load_text(&text).unwrap_err();
-        assert_eq!(
-            (e.key.as_deref(), e.reason.as_str()),
-            (Some(key), reason),
-            "{text}"
-        );
+        let e = assert_refused(&text, key, reason);
         assert_eq!(e.to_string(), format!("b.toml: key `{key}`: {reason}"));
     }
 }
@@ -451,12 +457,7 @@ fn rs485_values_are_checked_while_parsing() {
         ),
     ];
     for (text, key, reason) in cases {
-        let e = load_text(&text).unwrap_err();
-        assert_eq!(
-            (e.key.as_deref(), e.reason.as_str()),
-            (Some(key), reason),
-            "{text}"
-        );
+        assert_refused(&text, key, reason);
     }
     let ok = load_text(&reader(
         "address = 0, scbk = \"00112233445566778899aabbccddeeff\"",

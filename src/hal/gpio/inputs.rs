@@ -14,13 +14,10 @@
 //! timestamp (another reader on the same chip kept the thread busy), or from a wait for events
 //! that timed out.
 
-use crate::access::Credential;
-use crate::access::model::{Direction, DoorId, SensorType};
+use crate::access::model::{DoorId, SensorType};
 use crate::config::board::{ReaderAt, SensorContact, WiegandWire};
 use crate::controller::ControllerInput;
 use crate::door::DoorPosition;
-use crate::hal::keypad::Password;
-use crate::hal::wiegand::WiegandError;
 use gpiocdev::line::{EdgeEvent, EdgeKind, Offset};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -75,36 +72,6 @@ pub enum InputStep {
     Wiegand(WiegandEdge),
     /// The reader's lines were quiet for [`WIEGAND_FRAME_GAP`]: its frame is complete.
     FrameEnd(ReaderAt),
-}
-
-/// What one Wiegand frame at a reader came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrameRead {
-    Card(u64),
-    /// The last key of a keypad entry (`#`): the digits typed before it
-    /// ([`crate::hal::keypad::KeypadEntry`]).
-    Typed(Password),
-    /// The frame did not decode (the decoder logged why).
-    Refused(WiegandError),
-}
-
-/// Where a Wiegand frame becomes an input at its reader: a card or a typed password an access
-/// attempt, a frame that did not decode App 2 event 42.
-pub fn frame_input(reader: ReaderAt, read: FrameRead) -> ControllerInput {
-    let (door, side) = (reader.door, Direction::from(reader.side));
-    match read {
-        FrameRead::Card(card) => ControllerInput::Credential {
-            credential: Credential::Card(card),
-            door,
-            side,
-        },
-        FrameRead::Typed(Password(digits)) => ControllerInput::Credential {
-            credential: Credential::Password(digits),
-            door,
-            side,
-        },
-        FrameRead::Refused(_) => ControllerInput::BadWiegandFrame { door, side },
-    }
 }
 
 /// The door's position from its contact: `None` while the sensor type is none.

@@ -35,8 +35,8 @@ pub struct ChipLines {
 pub trait GpioSystem {
     /// The GPIO character devices present (`/dev/gpiochipN`), or why they cannot be listed.
     fn chips(&self) -> Result<Vec<PathBuf>, String>;
-    /// The first line named `name`.
-    fn find_named_line(&self, name: &str) -> Option<LineAddress>;
+    /// The first line of each of `names` that exists, by name: one pass over the chips.
+    fn find_named_lines(&self, names: &[&str]) -> HashMap<String, LineAddress>;
     /// The chip at `path`, or why it is not one.
     fn chip(&self, path: &Path) -> Result<ChipLines, String>;
 }
@@ -50,11 +50,20 @@ impl GpioSystem for LinuxGpio {
         gpiocdev::chip::chips().map_err(|e| e.to_string())
     }
 
-    fn find_named_line(&self, name: &str) -> Option<LineAddress> {
-        gpiocdev::find_named_line(name).map(|found| LineAddress {
-            chip: found.chip,
-            offset: found.info.offset,
-        })
+    fn find_named_lines(&self, names: &[&str]) -> HashMap<String, LineAddress> {
+        // Not strict: the first line of a name wins, as the module doc says. A system whose
+        // chips cannot be read has no lines; `chips` says why.
+        gpiocdev::find_named_lines(names, false)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, found)| {
+                let address = LineAddress {
+                    chip: found.chip,
+                    offset: found.info.offset,
+                };
+                (name.to_owned(), address)
+            })
+            .collect()
     }
 
     fn chip(&self, path: &Path) -> Result<ChipLines, String> {
@@ -134,6 +143,15 @@ pub fn resolve_lines<'a>(
         Ok(_) => None,
         Err(e) => Some(format!("the GPIO chips cannot be listed ({e})")),
     };
+    let names: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| match &l.spec.at {
+            LineAt::Named(name) => Some(name.as_str()),
+            LineAt::Chip { .. } => None,
+        })
+        .collect();
+    let named = system.find_named_lines(&names);
+    let mut chips: HashMap<PathBuf, Result<ChipLines, String>> = HashMap::new();
     let mut problems = Vec::new();
     let mut resolved: Vec<ResolvedLine<'a>> = Vec::new();
     let mut by_address: HashMap<LineAddress, String> = HashMap::new();
@@ -143,7 +161,7 @@ pub fn resolve_lines<'a>(
             at: line.spec.at.clone(),
             reason,
         };
-        let address = match locate(&line.spec.at, system) {
+        let address = match locate(&line.spec.at, &named, &mut chips, system) {
             Ok(address) => address,
             Err(reason) => {
                 problems.push(problem(reason));
@@ -181,13 +199,24 @@ pub fn resolve_lines<'a>(
     }
 }
 
-fn locate(at: &LineAt, system: &dyn GpioSystem) -> Result<LineAddress, String> {
+/// Where `at` is: a name among the `named` lines found, or an offset on a chip (each chip looked
+/// at once, in `chips`).
+fn locate(
+    at: &LineAt,
+    named: &HashMap<String, LineAddress>,
+    chips: &mut HashMap<PathBuf, Result<ChipLines, String>>,
+    system: &dyn GpioSystem,
+) -> Result<LineAddress, String> {
     match at {
-        LineAt::Named(name) => system
-            .find_named_line(name)
+        LineAt::Named(name) => named
+            .get(name)
+            .cloned()
             .ok_or_else(|| "no line has this name".to_owned()),
         LineAt::Chip { chip, offset } => {
-            let found = system.chip(chip)?;
+            let found = chips
+                .entry(chip.clone())
+                .or_insert_with(|| system.chip(chip))
+                .clone()?;
             if *offset >= found.lines {
                 return Err(format!("the chip has only {} lines", found.lines));
             }

@@ -6,7 +6,9 @@ use crate::config::board::{ReaderSide, SensorContact, WiegandWire};
 use crate::config::{ConfigError, load_board};
 use crate::door::DoorPosition;
 use crate::hal::keypad::Password;
+use crate::hal::reads::{FrameRead, frame_input};
 use gpiocdev::line::{EdgeEvent, EdgeKind};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// A system with these chips, each a path and its lines' names by offset.
@@ -17,14 +19,20 @@ impl GpioSystem for FakeChips {
         Ok(self.0.iter().map(|(path, _)| PathBuf::from(path)).collect())
     }
 
-    fn find_named_line(&self, name: &str) -> Option<LineAddress> {
-        self.0.iter().find_map(|(path, names)| {
-            let offset = names.iter().position(|n| *n == name)?;
-            Some(LineAddress {
-                chip: PathBuf::from(path),
-                offset: u32::try_from(offset).unwrap(),
+    fn find_named_lines(&self, wanted: &[&str]) -> HashMap<String, LineAddress> {
+        wanted
+            .iter()
+            .filter_map(|name| {
+                self.0.iter().find_map(|(path, names)| {
+                    let offset = names.iter().position(|n| n == name)?;
+                    let address = LineAddress {
+                        chip: PathBuf::from(path),
+                        offset: u32::try_from(offset).unwrap(),
+                    };
+                    Some(((*name).to_owned(), address))
+                })
             })
-        })
+            .collect()
     }
 
     fn chip(&self, path: &Path) -> Result<ChipLines, String> {
@@ -144,7 +152,12 @@ fn the_real_system_lookup_reports_a_missing_line_without_panicking() {
     // still unlikely to exist.
     let board = board_file("qemu-virt.toml");
     let system = LinuxGpio;
-    assert_eq!(system.find_named_line("push-agent-no-such-line"), None);
+    assert_eq!(
+        system
+            .find_named_lines(&["push-agent-no-such-line"])
+            .get("push-agent-no-such-line"),
+        None
+    );
     assert!(system.chip(Path::new("/dev/null")).is_err());
     if let Err(e) = resolve_lines(&board, &system) {
         assert_eq!(e.lines, 10);

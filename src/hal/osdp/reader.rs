@@ -3,8 +3,8 @@
 //! thread in [`super`] does the I/O.
 //!
 //! - Card reads (osdp_RAW: a bit count and the bits packed first bit first) become a Wiegand
-//!   [`Frame`] and go through the same [`ReaderFormats`] as a Wiegand reader's frames; a read that
-//!   does not decode is App 2 event 42, as a refused Wiegand frame is.
+//!   [`Frame`], and keypad reports keys; both go through the same [`ReaderReads`] as a Wiegand
+//!   reader's frames (a read that does not decode is App 2 event 42).
 //! - The link: a reader is on-line while the control panel has it on-line. It is off-line when
 //!   the panel gives up on it (LibOSDP does after about 8 s of commands without a valid reply:
 //!   8 tries of a 200 ms reply window and a 800 ms pause), or when it has not come on-line
@@ -15,9 +15,8 @@
 use crate::config::board::ReaderAt;
 use crate::controller::ControllerInput;
 use crate::hal::Feedback;
-use crate::hal::gpio::{FrameRead, frame_input};
-use crate::hal::keypad::{KeypadEntry, KeypadStep};
-use crate::hal::wiegand::{Frame, Key, MAX_FRAME_BITS, ReaderFormats, Reading, WiegandError};
+use crate::hal::reads::{ReaderReads, frame_input};
+use crate::hal::wiegand::{Frame, Key};
 use crate::protocol::session::Mono;
 
 /// A reader that has not come on-line this long after the control panel was (re)built is
@@ -29,39 +28,9 @@ pub const REPROBE_FIRST_MS: u64 = 15_000;
 /// The longest pause between two probes of an off-line reader: LibOSDP's own retry pause.
 pub const REPROBE_MAX_MS: u64 = 300_000;
 
-/// How the bits of an osdp_RAW card read are laid out (its format code).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RawFormat {
-    /// 0: a raw bit array, "not specified"; most readers send their Wiegand bits this way.
-    Unspecified,
-    /// 1: Wiegand bits.
-    Wiegand,
-}
-
-/// The frame of an osdp_RAW read: `bit_count` bits of `data`, the first bit in the most
-/// significant bit of the first byte. Bits the data does not hold are not part of the frame
-/// (LibOSDP checks that they agree; a cut frame then fails its format).
-pub fn frame_from_packed(bit_count: usize, data: &[u8]) -> Result<Frame, WiegandError> {
-    let bit_count = bit_count.min(data.len() * 8);
-    if bit_count == 0 {
-        return Err(WiegandError::TooShort { bits: 0 });
-    }
-    if bit_count > MAX_FRAME_BITS as usize {
-        return Err(WiegandError::TooLong {
-            max_bits: MAX_FRAME_BITS,
-        });
-    }
-    let bits: String = (0..bit_count)
-        .map(|i| {
-            if data[i / 8] >> (7 - i % 8) & 1 == 1 {
-                '1'
-            } else {
-                '0'
-            }
-        })
-        .collect();
-    // 1..=MAX_FRAME_BITS characters 0 or 1: always a frame.
-    bits.parse().map_err(|_| WiegandError::TooShort { bits: 0 })
+/// `now` in nanoseconds, the unit keypad entries are timed in.
+fn nanos(now: Mono) -> u64 {
+    now.0.saturating_mul(1_000_000)
 }
 
 /// The key an `osdp_KEYPAD` character names: `0`–`9`; `*` is sent as 0x7F and `#` as 0x0D
@@ -186,65 +155,43 @@ pub enum TamperChange {
 #[derive(Debug, Clone)]
 pub struct ReaderTrack {
     pub at: ReaderAt,
-    formats: ReaderFormats,
+    reads: ReaderReads,
     pub link: LinkWatch,
     tamper: bool,
-    keypad: KeypadEntry,
 }
 
 impl ReaderTrack {
     pub fn new(at: ReaderAt) -> ReaderTrack {
         ReaderTrack {
             at,
-            formats: ReaderFormats::default(),
+            reads: ReaderReads::default(),
             link: LinkWatch::default(),
             tamper: false,
-            keypad: KeypadEntry::default(),
         }
     }
 
-    /// A card read at `now`: an access attempt at the reader, or App 2 event 42 for a read that
-    /// did not decode (as a refused Wiegand frame is: [`frame_input`]). A 4 or 8-bit read is a
-    /// keypad key, as on a Wiegand reader ([`ReaderTrack::keys`]). A refused read is logged here
-    /// with its reason, never its bits.
+    /// A card read (osdp_RAW: `bit_count` bits packed in `data`) at `now`, decoded as a Wiegand
+    /// reader's frame is ([`ReaderReads::frame`]): an access attempt, event 42, or a key.
     pub fn card_read(
         &mut self,
-        format: RawFormat,
         bit_count: usize,
         data: &[u8],
         now: Mono,
     ) -> Option<ControllerInput> {
-        let decoded = frame_from_packed(bit_count, data).and_then(|f| self.formats.decode(&f));
-        let read = match decoded {
-            Ok(Reading::Card(card)) => FrameRead::Card(card.number),
-            Ok(Reading::Key(key)) => return self.key(key, now),
-            Err(e) => {
-                log::warn!("{} reader: {format:?} card read refused: {e}", self.at);
-                FrameRead::Refused(e)
-            }
-        };
+        let frame = Frame::from_packed(bit_count, data);
+        let read = self.reads.frame(self.at, frame, nanos(now))?;
         Some(frame_input(self.at, read))
     }
 
-    /// An `osdp_KEYPAD` report at `now`: `#` submits the digits typed as a password
-    /// ([`KeypadEntry`]). Characters that are no key are dropped.
+    /// An `osdp_KEYPAD` report at `now`: `#` submits the digits typed as a password.
+    /// Characters that are no key are dropped.
     pub fn keys(&mut self, characters: &[u8], now: Mono) -> Vec<ControllerInput> {
         characters
             .iter()
             .filter_map(|&c| keypad_key(c))
-            .filter_map(|key| self.key(key, now))
+            .filter_map(|key| self.reads.key(self.at, key, nanos(now)))
+            .map(|read| frame_input(self.at, read))
             .collect()
-    }
-
-    fn key(&mut self, key: Key, now: Mono) -> Option<ControllerInput> {
-        match self.keypad.key(key, now.0.saturating_mul(1_000_000)) {
-            KeypadStep::Pending => None,
-            KeypadStep::Submitted(typed) => Some(frame_input(self.at, FrameRead::Typed(typed))),
-            KeypadStep::Discarded => {
-                log::info!("{} reader: empty or overlong keypad entry", self.at);
-                None
-            }
-        }
     }
 
     /// The local status report's tamper flag; a change is reported once.

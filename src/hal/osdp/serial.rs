@@ -8,6 +8,7 @@
 //! LibOSDP polls the port without blocking ([`Channel::read`] returns at once), and takes a fresh
 //! [`Channel`] each time the bus's control panel is built; every channel shares the one open port.
 
+use crate::config::BoardConfig;
 use crate::config::board::{Rs485Bus, Rs485Mode};
 use gpiocdev::Request;
 use gpiocdev::line::Value;
@@ -122,6 +123,13 @@ impl BusPort {
         let released = set_de(Value::Inactive);
         written.and(released)
     }
+
+    /// Logs the first failure of a series.
+    fn report(&self, e: &std::io::Error) {
+        if !self.failing.swap(true, Ordering::SeqCst) {
+            log::error!("{}: {e}", self.name);
+        }
+    }
 }
 
 fn enter_rs485_mode(port: &SerialPort, name: &str) {
@@ -186,16 +194,45 @@ impl Channel for PortChannel {
     }
 }
 
-impl BusPort {
-    /// Logs the first failure of a series.
-    fn report(&self, e: &std::io::Error) {
-        if !self.failing.swap(true, Ordering::SeqCst) {
-            log::error!("{}: {e}", self.name);
+/// The `[[rs485]]` ports missing on this system: each one's number (1-based) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortsMissing {
+    pub missing: Vec<(usize, String)>,
+    /// The ports the board names.
+    pub ports: usize,
+}
+
+impl std::fmt::Display for PortsMissing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of the board's {} RS485 ports are missing here:",
+            self.missing.len(),
+            self.ports
+        )?;
+        for (n, reason) in &self.missing {
+            write!(f, "\n  rs485[{n}].port: {reason}")?;
         }
+        Ok(())
     }
 }
 
-/// Whether `port` is a character device on this system, for `check-config`.
+/// Checks that every `[[rs485]]` port of `board` is a character device on this system.
+pub fn check_ports(board: &BoardConfig) -> Result<(), PortsMissing> {
+    let missing: Vec<(usize, String)> = (1..)
+        .zip(&board.rs485)
+        .filter_map(|(n, bus)| check_port(&bus.port).err().map(|e| (n, e)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(PortsMissing {
+        missing,
+        ports: board.rs485.len(),
+    })
+}
+
+/// Whether `port` is a character device on this system.
 pub fn check_port(port: &Path) -> Result<(), String> {
     match std::fs::metadata(port) {
         Ok(m) if m.file_type().is_char_device() => Ok(()),

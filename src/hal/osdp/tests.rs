@@ -1,12 +1,10 @@
-use super::reader::{
-    LinkWatch, OFFLINE_AFTER_MS, REPROBE_FIRST_MS, REPROBE_MAX_MS, Reprobe, frame_from_packed,
-};
+use super::reader::{LinkWatch, OFFLINE_AFTER_MS, REPROBE_FIRST_MS, REPROBE_MAX_MS, Reprobe};
 use super::*;
 use crate::access::Credential;
 use crate::access::model::Direction;
 use crate::clock::{MonoStopwatch, SystemTimeSource};
 use crate::config::board::ReaderSide;
-use crate::hal::wiegand::WiegandError;
+use crate::hal::wiegand::{Frame, WiegandError};
 use crate::protocol::options::UtcOffset;
 use libosdp::{OsdpEventCardRead, OsdpEventKeyPress, PeripheralDevice};
 use std::collections::VecDeque;
@@ -35,10 +33,10 @@ fn packed(bits: &str) -> Vec<u8> {
 
 #[test]
 fn accepts_packed_bits_first_bit_first() {
-    let frame = frame_from_packed(26, &packed(H10301_CARD)).unwrap();
+    let frame = Frame::from_packed(26, &packed(H10301_CARD)).unwrap();
     assert_eq!(frame.to_string(), H10301_CARD);
     // Trailing bits of the last byte are not part of the frame.
-    let frame = frame_from_packed(4, &[0b1010_1111]).unwrap();
+    let frame = Frame::from_packed(4, &[0b1010_1111]).unwrap();
     assert_eq!(frame.to_string(), "1010");
 }
 
@@ -49,29 +47,27 @@ fn rejects_reads_without_bits_or_with_too_many() {
         (129, vec![0; 17], WiegandError::TooLong { max_bits: 128 }),
     ];
     for (bits, data, error) in cases {
-        assert_eq!(frame_from_packed(bits, &data), Err(error), "{bits} bits");
+        assert_eq!(Frame::from_packed(bits, &data), Err(error), "{bits} bits");
     }
 }
 
 #[test]
 fn a_read_claiming_more_bits_than_its_data_holds_is_cut_to_the_data() {
-    let frame = frame_from_packed(26, &packed(&H10301_CARD[..24])).unwrap();
+    let frame = Frame::from_packed(26, &packed(&H10301_CARD[..24])).unwrap();
     assert_eq!(frame.to_string(), H10301_CARD[..24]);
 }
 
 #[test]
 fn a_card_read_becomes_a_credential_at_the_readers_door_and_side() {
     let mut track = ReaderTrack::new(at(2, ReaderSide::Out));
-    for format in [RawFormat::Wiegand, RawFormat::Unspecified] {
-        assert_eq!(
-            track.card_read(format, 26, &packed(H10301_CARD), Mono(0)),
-            Some(ControllerInput::Credential {
-                credential: Credential::Card(H10301_NUMBER),
-                door: 2,
-                side: Direction::Out,
-            })
-        );
-    }
+    assert_eq!(
+        track.card_read(26, &packed(H10301_CARD), Mono(0)),
+        Some(ControllerInput::Credential {
+            credential: Credential::Card(H10301_NUMBER),
+            door: 2,
+            side: Direction::Out,
+        })
+    );
 }
 
 #[test]
@@ -85,15 +81,12 @@ fn a_card_read_that_fails_its_format_is_a_bad_frame_and_keys_make_a_password() {
     bad_parity.replace_range(25..26, "1");
     let unknown_length = format!("{H10301_CARD}1");
     for bits in [bad_parity, unknown_length] {
-        let read = track.card_read(RawFormat::Wiegand, bits.len(), &packed(&bits), Mono(0));
+        let read = track.card_read(bits.len(), &packed(&bits), Mono(0));
         assert_eq!(read, bad_frame, "{bits}");
     }
     // A 4-bit keypad burst (key 5) as a card read, then keypad reports: 7, an unknown
     // character, and `#` as OSDP sends it (0x0D): "57" typed.
-    assert_eq!(
-        track.card_read(RawFormat::Wiegand, 4, &[0x50], Mono(1_000)),
-        None
-    );
+    assert_eq!(track.card_read(4, &[0x50], Mono(1_000)), None);
     assert_eq!(track.keys(b"7?", Mono(2_000)), []);
     assert_eq!(
         track.keys(&[0x0D], Mono(3_000)),
@@ -458,9 +451,21 @@ fn rig(panel_key: Option<[u8; 16]>, pd: PdSetup) -> Rig {
         }],
     };
     let (channels, pd_channel) = memory_bus();
+    let (wiring, inputs) = wiring();
+    let bus = OsdpBus::start(config, channels, &wiring).unwrap();
+    Rig {
+        bus,
+        pd: TestPd::start(pd, pd_channel),
+        inputs,
+        status: wiring.status,
+        place,
+    }
+}
+
+/// Wiring on the system clock whose inputs arrive at the receiver.
+fn wiring() -> (OsdpWiring, Receiver<ControllerInput>) {
     let (inputs_tx, inputs) = mpsc::channel();
     let inputs_tx = Mutex::new(inputs_tx);
-    let status = OsdpStatus::default();
     let wiring = OsdpWiring {
         on_input: Arc::new(move |input| {
             let _ = inputs_tx.lock().unwrap().send(input);
@@ -470,16 +475,9 @@ fn rig(panel_key: Option<[u8; 16]>, pd: PdSetup) -> Rig {
             0,
             UtcOffset(0),
         )),
-        status: status.clone(),
+        status: OsdpStatus::default(),
     };
-    let bus = OsdpBus::start(config, channels, &wiring).unwrap();
-    Rig {
-        bus,
-        pd: TestPd::start(pd, pd_channel),
-        inputs,
-        status,
-        place,
-    }
+    (wiring, inputs)
 }
 
 const SECURE_PD: PdSetup = PdSetup {
@@ -723,19 +721,7 @@ readers = [{{ address = 9, door = 1, side = "in", scbk = "{}" }}]
     );
     let board: BoardConfig = toml::from_str(&text).unwrap();
     board.validate().unwrap();
-    let (inputs_tx, inputs) = mpsc::channel();
-    let inputs_tx = Mutex::new(inputs_tx);
-    let wiring = OsdpWiring {
-        on_input: Arc::new(move |input| {
-            let _ = inputs_tx.lock().unwrap().send(input);
-        }),
-        clock: Arc::new(DeviceClock::new(
-            Box::new(SystemTimeSource::new()),
-            0,
-            UtcOffset(0),
-        )),
-        status: OsdpStatus::default(),
-    };
+    let (wiring, inputs) = wiring();
     // A pty has no RS485 mode: the refusal is logged, and the port is used as it is.
     let bus = OsdpBus::open(1, &board.rs485[0], None, &wiring).unwrap();
     let pd_port = BusPort::from_port(pd_end, "pty").unwrap();

@@ -548,16 +548,21 @@ fn a_custom_format_with_ext_parity_masks_reads_corporate_1000() {
         (4, 1, false),
         (5, 2, true),
     ] {
-        assert_eq!(
-            formats.decode(&frame(&flipped(CORPORATE1000_CARD, bit))),
-            Err(WiegandError::Parity {
-                bits: 35,
-                check,
-                odd
-            }),
-            "bit {bit}"
-        );
+        assert_parity_fails(&formats, CORPORATE1000_CARD, bit, check, odd);
     }
+}
+
+/// `bits` with bit `bit` (from 1) flipped fails parity check `check` (from 1), odd or even.
+fn assert_parity_fails(formats: &ReaderFormats, bits: &str, bit: usize, check: usize, odd: bool) {
+    assert_eq!(
+        formats.decode(&frame(&flipped(bits, bit))),
+        Err(WiegandError::Parity {
+            bits: u32::try_from(bits.len()).unwrap(),
+            check,
+            odd
+        }),
+        "bit {bit}"
+    );
 }
 
 #[test]
@@ -589,15 +594,7 @@ fn applies_the_seed_ext_parity_masks_as_written() {
     );
     let broken = [(34, 1, false), (35, 2, true), (10, 1, false)];
     for (bit, check, odd) in broken {
-        assert_eq!(
-            formats.decode(&frame(&flipped(&bits, bit))),
-            Err(WiegandError::Parity {
-                bits: 35,
-                check,
-                odd
-            }),
-            "bit {bit}"
-        );
+        assert_parity_fails(&formats, &bits, bit, check, odd);
     }
 }
 
