@@ -48,20 +48,6 @@ ipk=$(realpath "$ipk")
 export LC_ALL=C
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-fail() {
-    printf 'check-ipk: FAIL: %s\n' "$*" >&2
-    failures=$((failures + 1))
-}
-pass() {
-    printf 'check-ipk: ok: %s\n' "$*" >&2
-}
-# check WHAT COMMAND...: passes when the command succeeds.
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
 # same WHAT EXPECTED ACTUAL: passes when equal, else fails showing both.
 same() {
     if [ "$2" = "$3" ]; then

@@ -86,17 +86,19 @@ opkg_arch_of() {
 
 # --- for the packaging tests ------------------------------------------------------------------
 
-# check WHAT COMMAND...: runs a test's COMMAND, prints ok or FAIL with WHAT, counts the failures.
+# pass WHAT, fail WHAT: a test's outcome, printed; failures are counted in $failures.
 failures=0
+pass() { note "ok: $*"; }
+fail() {
+    note "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# check WHAT COMMAND...: passes when the command succeeds.
 check() {
     local what=$1
     shift
-    if "$@"; then
-        note "ok: $what"
-    else
-        note "FAIL: $what"
-        failures=$((failures + 1))
-    fi
+    if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
 # wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds; fails after SECONDS.

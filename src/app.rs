@@ -387,9 +387,9 @@ fn gpio_board(
 }
 
 /// Hands one input to the controller; true when the uploader has news
-/// ([`Controller::handle_noting_change`]).
+/// ([`Controller::noting_change`]).
 fn handle_input(controller: &Mutex<Controller>, input: &ControllerInput) -> bool {
-    let (handled, changed) = lock(controller).handle_noting_change(input);
+    let (handled, changed) = lock(controller).noting_change(|c| c.handle(input));
     match handled {
         Ok(h) if h.indexes.is_empty() => log::debug!("{}", h.summary),
         Ok(h) => log::info!("{}", h.summary),
@@ -481,20 +481,12 @@ fn run_door_timer(
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        let mut c = controller.lock().unwrap_or_else(PoisonError::into_inner);
-        let version = c.status().door_states().0;
-        let ticked = c.tick();
-        let changed = c.status().door_states().0 != version;
-        drop(c);
-        match ticked {
-            Ok(handled) if changed || !handled.indexes.is_empty() => on_change(),
-            Ok(_) => {}
-            Err(e) => {
-                log::error!("door timers: {e}");
-                if changed {
-                    on_change();
-                }
-            }
+        let (ticked, changed) = lock(controller).noting_change(Controller::tick);
+        if let Err(e) = ticked {
+            log::error!("door timers: {e}");
+        }
+        if changed {
+            on_change();
         }
     }
 }

@@ -227,7 +227,7 @@ impl SimController {
             Ok(input) => input,
             Err(e) => return (format!("error {e}"), false),
         };
-        let (handled, changed) = lock(&self.controller).handle_noting_change(&input);
+        let (handled, changed) = lock(&self.controller).noting_change(|c| c.handle(&input));
         match handled {
             Ok(h) => {
                 let mut words: Vec<String> = h.indexes.iter().map(i64::to_string).collect();

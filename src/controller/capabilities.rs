@@ -156,7 +156,8 @@ pub fn registry_capabilities(
             READER_EVENTS
                 .map(ReaderEvent::code)
                 .into_iter()
-                .filter(|_| board.rs485.iter().any(|bus| !bus.readers.is_empty())),
+                // A bus has at least one reader (BoardConfig::validate).
+                .filter(|_| !board.rs485.is_empty()),
         );
     let caps = Capabilities {
         device_type: "acc".to_owned(),

@@ -136,6 +136,11 @@ pub struct SharedStatus {
 }
 
 impl SharedStatus {
+    /// The number that moves on every change.
+    pub fn version(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner).0
+    }
+
     pub fn door_states(&self) -> (u64, Vec<DoorState>) {
         self.inner
             .lock()
@@ -301,16 +306,16 @@ impl Controller {
         }
     }
 
-    /// [`Controller::handle`], and whether the uploader has news: records were committed or a
-    /// door's state moved. The relays and the state move before the records are written, so
-    /// they count even when the write then fails.
-    pub fn handle_noting_change(
+    /// Runs `step` (an input, a tick), and says whether the uploader has news: records were
+    /// committed or a door's state moved. The relays and the state move before the records are
+    /// written, so they count even when the write then fails.
+    pub fn noting_change(
         &mut self,
-        input: &ControllerInput,
+        step: impl FnOnce(&mut Controller) -> Result<Handled, StoreError>,
     ) -> (Result<Handled, StoreError>, bool) {
-        let version = self.status.door_states().0;
-        let handled = self.handle(input);
-        let state_changed = self.status.door_states().0 != version;
+        let version = self.status.version();
+        let handled = step(self);
+        let state_changed = self.status.version() != version;
         let recorded = handled.as_ref().is_ok_and(|h| !h.indexes.is_empty());
         (handled, state_changed || recorded)
     }

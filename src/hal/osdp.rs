@@ -29,9 +29,10 @@
 //!   starting) is logged with the likely cause and recorded as event 110; back on-line, it is
 //!   logged and recorded as 237. Both show in [`OsdpStatus`].
 //! - LibOSDP retries an off-line reader only every 300 s, so the thread rebuilds the panel
-//!   while a reader is off-line, at growing intervals ([`reader::Reprobe`]). The `libosdp` 0.2
-//!   wrapper never frees a panel's boxed channel and event closure (about 100 bytes), so a
-//!   reader that stays unplugged costs about 1 KiB an hour at the 300 s interval.
+//!   while a reader is off-line, after 15, 30, 60, 120 and 240 s, and then leaves the retries to
+//!   LibOSDP ([`reader::Reprobe`]). The `libosdp` 0.2 wrapper never frees a panel's boxed channel
+//!   and event closure (about 100 bytes), so the rebuilds stop there: an off-line episode costs
+//!   at most about 500 bytes, however long the reader stays unplugged.
 //! - [`Feedback`] from the controller ([`OsdpFeedback`], which never blocks: a full queue drops
 //!   the show, logged once) becomes osdp_LED (green on a grant, red on a refusal, for 1.5 s) and
 //!   osdp_BUZ (two short beeps on a refusal). [`crate::hal::FeedbackFanOut`] puts it beside the

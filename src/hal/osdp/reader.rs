@@ -22,10 +22,11 @@ use crate::protocol::session::Mono;
 /// A reader that has not come on-line this long after the control panel was (re)built is
 /// off-line: OSDP's off-line threshold (no valid reply for 8 s).
 pub const OFFLINE_AFTER_MS: u64 = 8_000;
-/// The first pause before an off-line reader is probed again (the panel rebuilt); it doubles up
-/// to [`REPROBE_MAX_MS`] while a reader of the bus stays off-line.
+/// The first pause before an off-line reader is probed again (the panel rebuilt); it doubles
+/// while a reader of the bus stays off-line, until it reaches [`REPROBE_MAX_MS`].
 pub const REPROBE_FIRST_MS: u64 = 15_000;
-/// The longest pause between two probes of an off-line reader: LibOSDP's own retry pause.
+/// LibOSDP's own pause before it retries an off-line reader: a probe this far apart adds
+/// nothing, so the rebuilds stop there.
 pub const REPROBE_MAX_MS: u64 = 300_000;
 
 /// `now` in nanoseconds, the unit keypad entries are timed in.
@@ -213,20 +214,32 @@ impl ReaderTrack {
 }
 
 /// When an off-line reader is probed again: the first time [`REPROBE_FIRST_MS`] after a reader
-/// was found off-line, then at doubling intervals up to [`REPROBE_MAX_MS`]; back to the start
-/// once every reader of the bus is on-line. A probe rebuilds the bus's control panel, which
-/// restarts the on-line readers' sessions too (a fraction of a second without polls).
+/// was found off-line, then at doubling intervals while they are shorter than LibOSDP's own
+/// retry pause ([`REPROBE_MAX_MS`]): 15, 30, 60, 120 and 240 s. From then on LibOSDP's retries
+/// probe the reader, so a reader that stays unplugged costs at most five rebuilds (each leaks a
+/// little in the `libosdp` wrapper: see [`super`]). Back to the start once every reader of the
+/// bus is on-line. A probe rebuilds the bus's control panel, which restarts the on-line readers'
+/// sessions too (a fraction of a second without polls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reprobe {
     interval_ms: u64,
-    next_at: Option<Mono>,
+    next: NextProbe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NextProbe {
+    /// Not scheduled: every reader was on-line at the last look.
+    Unscheduled,
+    At(Mono),
+    /// Left to LibOSDP's own retries until every reader is on-line again.
+    LeftToLibosdp,
 }
 
 impl Default for Reprobe {
     fn default() -> Reprobe {
         Reprobe {
             interval_ms: REPROBE_FIRST_MS,
-            next_at: None,
+            next: NextProbe::Unscheduled,
         }
     }
 }
@@ -238,17 +251,21 @@ impl Reprobe {
             *self = Reprobe::default();
             return false;
         }
-        match self.next_at {
-            None => {
-                self.next_at = Some(now.plus_millis(self.interval_ms));
+        match self.next {
+            NextProbe::Unscheduled => {
+                self.next = NextProbe::At(now.plus_millis(self.interval_ms));
                 false
             }
-            Some(at) if now >= at => {
-                self.interval_ms = (self.interval_ms * 2).min(REPROBE_MAX_MS);
-                self.next_at = Some(now.plus_millis(self.interval_ms));
+            NextProbe::At(at) if now >= at => {
+                self.interval_ms *= 2;
+                self.next = if self.interval_ms < REPROBE_MAX_MS {
+                    NextProbe::At(now.plus_millis(self.interval_ms))
+                } else {
+                    NextProbe::LeftToLibosdp
+                };
                 true
             }
-            Some(_) => false,
+            NextProbe::At(_) | NextProbe::LeftToLibosdp => false,
         }
     }
 }
