@@ -348,7 +348,10 @@ fn gpio_board(
         engine,
         wake_network,
     )?;
-    let doors = lock(&controller).status();
+    let (doors, reader_tables) = {
+        let c = lock(&controller);
+        (c.status(), c.reader_tables())
+    };
     let reader_feedback = controller.clone();
     // The door parameters as the controller holds them (it reloads them when the server
     // changes them), so a SensorType the server sets applies at once.
@@ -361,8 +364,14 @@ fn gpio_board(
             }
         });
     // The buses before the GPIO inputs, so the controller has every reader's feedback first.
-    let osdp = OsdpBuses::open(board, &lines, on_input.clone(), clock.clone())
-        .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
+    let osdp = OsdpBuses::open(
+        board,
+        &lines,
+        on_input.clone(),
+        clock.clone(),
+        reader_tables.clone(),
+    )
+    .map_err(|e| AppError::failure(format!("board {name}: {e}")))?;
     lock(&reader_feedback).set_reader_feedback(Box::new(FeedbackFanOut(vec![
         Box::new(gpio_feedback),
         Box::new(osdp.feedback()),
@@ -370,7 +379,9 @@ fn gpio_board(
     let wiring = InputWiring {
         on_input: on_input.clone(),
         sensor_type: Arc::new(sensor_type),
-        decoder: Arc::new(|reader| Box::new(ReaderDecoder::new(reader))),
+        decoder: Arc::new(move |reader| {
+            Box::new(ReaderDecoder::new(reader, reader_tables.clone()))
+        }),
     };
     let inputs = inputs.start(&wiring).map_err(started)?;
     log::info!(

@@ -126,8 +126,20 @@ fn update(
                 tx.set_device_rules(&rules)?;
                 effects.access_changed = true;
             }
-            // Reader sides come from the board file: the server's view is noted, not applied.
-            TableUpdate::Reader(row) => log::info!("{table}: reader row {row:?} noted"),
+            // The board file says which door and side each reader serves; the server's
+            // ReaderID numbering is kept to find a reader that ReaderWGFormat names.
+            TableUpdate::Reader(row) => {
+                tx.upsert_reader(&row)?;
+                effects.access_changed = true;
+            }
+            TableUpdate::WiegandFormat(row) => {
+                tx.upsert_wiegand_format(&row)?;
+                effects.access_changed = true;
+            }
+            TableUpdate::ReaderFormat(row) => {
+                tx.upsert_reader_format(&row)?;
+                effects.access_changed = true;
+            }
             TableUpdate::Ignored { what } => log::debug!("DATA UPDATE {what}: nothing kept"),
         }
     }
@@ -192,7 +204,18 @@ fn delete(
                 tx.set_device_rules(&Default::default())?;
                 effects.access_changed = true;
             }
-            TableDelete::Readers { .. } => log::debug!("DATA DELETE {table}: nothing kept"),
+            TableDelete::Readers { reader } => {
+                tx.delete_readers(reader)?;
+                effects.access_changed = true;
+            }
+            TableDelete::WiegandFormats { list, id, card_bit } => {
+                tx.delete_wiegand_formats(list, id, card_bit)?;
+                effects.access_changed = true;
+            }
+            TableDelete::ReaderFormats { reader, dev_id } => {
+                tx.delete_reader_formats(reader, dev_id)?;
+                effects.access_changed = true;
+            }
             TableDelete::Ignored { what } => log::debug!("DATA DELETE {what}: nothing kept"),
             other => {
                 if let Some(access) = access_delete(table, other)? {

@@ -189,7 +189,8 @@ pub fn registry_capabilities(
         iclock_svr_fun: Some(true),
         overall_anti_fun_on: Some(false),
         rex_input_fun_on: false,
-        card_format_fun_on: false,
+        // The server's Wiegand formats decode what Wiegand and OSDP readers send [C33].
+        card_format_fun_on: wiegand || !board.rs485.is_empty(),
         sup_authorize_fun_on: true,
         reader_cfg_fun_on: false,
         reader_linkage_fun_on: false,

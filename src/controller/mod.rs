@@ -26,6 +26,7 @@ use crate::config::board::ReaderAt;
 use crate::door::{
     Door, DoorEvent, DoorPosition, Grant, Input, Output, Remote, TAMPER_DOOR, VERIFY_OTHER,
 };
+use crate::hal::formats::SharedReaderTables;
 use crate::hal::{Feedback, ReaderFeedback, Relays};
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::options::StampTable;
@@ -166,6 +167,8 @@ pub struct Controller {
     feedback: Option<Box<dyn ReaderFeedback>>,
     access: AccessState,
     rules: DeviceRules,
+    /// The reader tables, for the readers' decoding ([`SharedReaderTables`]).
+    reader_tables: SharedReaderTables,
     status: SharedStatus,
     capacity: RecordCapacity,
     tally: RecordTally,
@@ -190,6 +193,7 @@ impl Controller {
             feedback: None,
             access: AccessState::default(),
             rules: DeviceRules::default(),
+            reader_tables: SharedReaderTables::default(),
             status: SharedStatus::default(),
             capacity: RecordCapacity::default(),
             tally: RecordTally::default(),
@@ -197,6 +201,8 @@ impl Controller {
         c.tally = c.store.read(RecordTally::load)?;
         let (settings, rules) = c.load_settings(door_count)?;
         c.rules = rules;
+        c.reader_tables
+            .publish(c.store.read(|tx| tx.reader_tables())?);
         c.doors = settings
             .into_iter()
             .map(|s| DoorSlot {
@@ -252,11 +258,18 @@ impl Controller {
         self.capacity = capacity;
     }
 
-    /// Re-reads the door parameters and device rules after the server changed them; they apply
-    /// at once, without a restart [note §6.5].
+    /// The reader tables as the controller last loaded them; readers decode with them.
+    pub fn reader_tables(&self) -> SharedReaderTables {
+        self.reader_tables.clone()
+    }
+
+    /// Re-reads the door parameters, device rules and reader tables after the server changed
+    /// them; they apply at once, without a restart [note §6.5].
     pub fn reload(&mut self) -> Result<Handled, StoreError> {
         let (settings, rules) = self.load_settings(self.doors.len())?;
         self.rules = rules;
+        self.reader_tables
+            .publish(self.store.read(|tx| tx.reader_tables())?);
         let now = self.clock.now().mono;
         let mut outputs = self.idle_outputs();
         for ((slot, s), (_, out)) in self.doors.iter_mut().zip(settings).zip(&mut outputs) {

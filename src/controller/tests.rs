@@ -6,6 +6,8 @@
 use super::*;
 use crate::clock::ManualClock;
 use crate::commands::{CommandContext, execute_batch};
+use crate::hal::reads::{ReaderReads, frame_input};
+use crate::hal::wiegand::Frame;
 use crate::hal::{RelayChange, SimFeedback, SimRelayView, SimRelays};
 use crate::protocol::dialect::Dialect;
 use crate::protocol::options::{ServerOptions, StampTable, UtcOffset};
@@ -1007,4 +1009,54 @@ fn reader_events_are_recorded_at_the_readers_door_and_side() {
         ]
     );
     assert!(rig.relay_changes().is_empty());
+}
+
+/// A 26-bit frame of `data` (24 bits, first sent first) with its parity: bit 1 even over the
+/// first 12 data bits, bit 26 odd over the last 12.
+fn wiegand26(data: u32) -> Frame {
+    let bits = format!("{:024b}", data & 0xFF_FFFF);
+    let ones = |half: &str| half.bytes().filter(|&b| b == b'1').count();
+    let even = if ones(&bits[..12]) % 2 == 1 { "1" } else { "0" };
+    let odd = if ones(&bits[12..]) % 2 == 0 { "1" } else { "0" };
+    format!("{even}{bits}{odd}").parse().unwrap()
+}
+
+#[test]
+fn a_server_wiegand_format_decides_which_card_a_frame_is_from_then_on() {
+    let mut rig = Rig::new();
+    rig.server(&office());
+    // Card 123 at site 45 on a reader sending ZKTeco's "Wiegand 26a" (8 site bits, 16 card
+    // bits). The built-in H10301 reads all 24 bits: 45 × 65536 + 123, no user's card.
+    let frame = wiegand26(45 << 16 | 123);
+    let door1_in = ReaderAt {
+        door: 1,
+        side: ReaderSide::In,
+    };
+    let present = |rig: &mut Rig| {
+        let mut reads = ReaderReads::new(rig.controller.reader_tables());
+        let read = reads.frame(door1_in, Ok(frame), 0).unwrap();
+        rig.input(frame_input(door1_in, read))
+    };
+    present(&mut rig);
+    assert_eq!(rig.relay_changes(), []);
+
+    rig.server(
+        "C:20:DATA UPDATE DefaultWGFormat ID=1\tCardBit=26\tFormatName=Wiegand 26a\t\
+         CardFormat=pssssssssccccccccccccccccp:eeeeeeeeeeeeeooooooooooooo\n",
+    );
+    present(&mut rig);
+    assert_eq!(rig.relay_changes(), [up(T0)]);
+
+    // Kept in the store: a restarted controller reads the frame the same way.
+    rig.restart();
+    present(&mut rig);
+    assert_eq!(rig.relay_changes(), [up(T0)]);
+    assert_eq!(
+        rig.records(),
+        [
+            "09:00:00 27 pin=0 card=2949243 door=1 in verify=4",
+            "09:00:00 0 pin=1 card=123 door=1 in verify=4",
+            "09:00:00 0 pin=1 card=123 door=1 in verify=4",
+        ]
+    );
 }

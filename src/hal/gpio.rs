@@ -32,6 +32,7 @@ pub use lines::{
     resolve_lines,
 };
 
+use super::formats::SharedReaderTables;
 use super::reads::{FrameRead, ReaderReads, frame_input};
 use super::{Feedback, ReaderFeedback, Relays, wiegand};
 use crate::access::model::{DoorId, SensorType};
@@ -291,7 +292,7 @@ pub trait WiegandDecode: Send {
 }
 
 /// One Wiegand reader's decoding: edges to frames ([`wiegand::EdgeDecoder`], kernel timestamps),
-/// frames to cards, keys and refusals ([`ReaderReads`], the built-in formats). A sequence-number
+/// frames to cards, keys and refusals ([`ReaderReads`], with the server's reader tables). A sequence-number
 /// gap on a line (the kernel's event buffer overflowed) spoils the frame.
 #[derive(Debug)]
 pub struct ReaderDecoder {
@@ -307,11 +308,11 @@ pub struct ReaderDecoder {
 }
 
 impl ReaderDecoder {
-    pub fn new(reader: ReaderAt) -> ReaderDecoder {
+    pub fn new(reader: ReaderAt, tables: SharedReaderTables) -> ReaderDecoder {
         ReaderDecoder {
             reader,
             edges: wiegand::EdgeDecoder::new(wiegand::Timing::default()),
-            reads: ReaderReads::default(),
+            reads: ReaderReads::new(tables),
             seqnos: [None; 2],
             closed: Vec::new(),
             last_edge_ns: 0,

@@ -1,6 +1,7 @@
 //! The hardware the agent drives, behind narrow traits so the door logic runs the same on the
 //! simulated board and on a terminal. The simulated board keeps everything in memory.
 
+pub mod formats;
 pub mod gpio;
 pub mod keypad;
 pub mod osdp;

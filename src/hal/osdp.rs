@@ -57,6 +57,7 @@ use crate::clock::DeviceClock;
 use crate::config::BoardConfig;
 use crate::config::board::{LineRole, ReaderAt, Rs485Bus};
 use crate::controller::{ControllerInput, ReaderEvent};
+use crate::hal::formats::SharedReaderTables;
 use crate::hal::gpio::{self, ResolvedLine};
 use crate::hal::{Feedback, ReaderFeedback};
 use crate::protocol::session::Mono;
@@ -226,6 +227,8 @@ pub struct OsdpWiring {
     pub on_input: Arc<dyn Fn(ControllerInput) + Send + Sync>,
     pub clock: Arc<DeviceClock>,
     pub status: OsdpStatus,
+    /// The server's reader tables: the Wiegand formats card reads decode with.
+    pub reader_tables: SharedReaderTables,
 }
 
 /// A request for the bus thread.
@@ -278,7 +281,7 @@ impl OsdpBus {
             tracks: config
                 .readers
                 .iter()
-                .map(|r| ReaderTrack::new(r.at))
+                .map(|r| ReaderTrack::new(r.at, wiring.reader_tables.clone()))
                 .collect(),
             reprobe: reader::Reprobe::default(),
             config,
@@ -366,11 +369,13 @@ impl OsdpBuses {
         lines: &[ResolvedLine<'_>],
         on_input: Arc<dyn Fn(ControllerInput) + Send + Sync>,
         clock: Arc<DeviceClock>,
+        reader_tables: SharedReaderTables,
     ) -> Result<OsdpBuses, OsdpError> {
         let wiring = OsdpWiring {
             on_input,
             clock,
             status: OsdpStatus::default(),
+            reader_tables,
         };
         let buses = board
             .rs485

@@ -1,6 +1,6 @@
 //! What a reader's data comes to, the same on a Wiegand reader (frames from its D0/D1 lines) and
 //! on an OSDP reader (osdp_RAW card reads, osdp_KEYPAD keys): a frame is decoded with the
-//! reader's [`ReaderFormats`]; a keypad key goes into its [`KeypadEntry`]; what is complete
+//! reader's [`ReaderFormats`] (from the server's tables, [`crate::hal::formats`]); a keypad key goes into its [`KeypadEntry`]; what is complete
 //! becomes a [`FrameRead`], then an input at the reader ([`frame_input`]).
 //!
 //! Pure: the time of a key comes in (CLOCK_MONOTONIC nanoseconds). A refused frame is logged
@@ -11,6 +11,7 @@ use crate::access::Credential;
 use crate::access::model::Direction;
 use crate::config::board::ReaderAt;
 use crate::controller::ControllerInput;
+use crate::hal::formats::{SharedReaderTables, reader_formats};
 use crate::hal::keypad::{KeypadEntry, KeypadStep, Password};
 use crate::hal::wiegand::{FrameResult, Key, ReaderFormats, Reading, WiegandError};
 
@@ -43,17 +44,33 @@ pub fn frame_input(reader: ReaderAt, read: FrameRead) -> ControllerInput {
     }
 }
 
-/// One reader's decoding: its formats and its keypad entry in progress.
+/// One reader's decoding: its formats (from the server's reader tables, looked at again when
+/// they changed) and its keypad entry in progress.
 #[derive(Debug, Clone, Default)]
 pub struct ReaderReads {
+    tables: SharedReaderTables,
+    /// The tables' version `formats` were resolved from; `None` before the first frame.
+    resolved: Option<u64>,
     formats: ReaderFormats,
     keypad: KeypadEntry,
 }
 
 impl ReaderReads {
+    pub fn new(tables: SharedReaderTables) -> ReaderReads {
+        ReaderReads {
+            tables,
+            ..ReaderReads::default()
+        }
+    }
+
     /// A frame at `reader` as the line delivered it (or why it failed there), at `at_ns`. `None`
     /// for a key that completes no entry, and for line noise.
     pub fn frame(&mut self, reader: ReaderAt, frame: FrameResult, at_ns: u64) -> Option<FrameRead> {
+        let version = self.tables.version();
+        if self.resolved != Some(version) {
+            self.formats = reader_formats(&self.tables.current(), reader);
+            self.resolved = Some(version);
+        }
         match frame.and_then(|f| self.formats.decode(&f)) {
             Ok(Reading::Card(card)) => Some(FrameRead::Card(card.number)),
             Ok(Reading::Key(key)) => self.key(reader, key, at_ns),

@@ -504,6 +504,10 @@ impl WiegandFormat {
         ]
     }
 
+    pub fn bit_count(&self) -> u32 {
+        self.bits
+    }
+
     /// 26-bit H10301: P, facility code 8, card number 16, P. Bit 1 is even parity over bits 2–13,
     /// bit 26 odd parity over bits 14–25. Card number: the 24 data bits, FC × 65536 + CN, as
     /// ZKTeco terminals report it; site code: the FC.
@@ -746,6 +750,17 @@ impl TryFrom<u32> for Reversal {
 }
 
 impl Reversal {
+    /// The `ReversalType` value.
+    pub fn code(self) -> u32 {
+        match self {
+            Reversal::None => 0,
+            Reversal::FrameOrder => 1,
+            Reversal::Inverted => 2,
+            Reversal::CardBytes => 3,
+            Reversal::CardBitsInBytes => 4,
+        }
+    }
+
     fn frame(self, frame: &Frame) -> Frame {
         match self {
             Reversal::FrameOrder => frame.reversed(),

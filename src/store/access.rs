@@ -7,8 +7,12 @@
 
 use super::{Context, Result, Tx, opt_time, scope};
 use crate::access::model::{
-    Authorization, Card, DeviceRules, DoorId, DoorSettings, FirstCard, FirstCardMode, Holiday,
-    MAX_DOORS, MultiCardGroup, Period, SensorType, SuperUser, TimeZone,
+    Authorization, Card, DeviceRules, Direction, DoorId, DoorSettings, FirstCard, FirstCardMode,
+    Holiday, MAX_DOORS, MultiCardGroup, Period, SensorType, SuperUser, TimeZone,
+};
+use crate::hal::wiegand::Reversal;
+use crate::protocol::security::tables::{
+    FormatList, ReaderFormatRow, ReaderRow, ReaderTables, WiegandFormatRow,
 };
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, ToSql, params};
@@ -183,6 +187,24 @@ stored_as_code!(FirstCardMode, "first-card mode", {
     FirstCardMode::Off => 0,
     FirstCardMode::NormalOpen => 1,
     FirstCardMode::Activation => 2,
+});
+
+stored_as_code!(Direction, "reader side", {
+    Direction::In => 0,
+    Direction::Out => 1,
+});
+
+stored_as_code!(FormatList, "Wiegand format list", {
+    FormatList::Default => 0,
+    FormatList::Custom => 1,
+});
+
+stored_as_code!(Reversal, "ReversalType", {
+    Reversal::None => 0,
+    Reversal::FrameOrder => 1,
+    Reversal::Inverted => 2,
+    Reversal::CardBytes => 3,
+    Reversal::CardBitsInBytes => 4,
 });
 
 // The decision's lookups: each is one index probe (checked against the query plan in the tests).
@@ -668,6 +690,154 @@ impl Tx<'_> {
             }
         }
         Ok(doors)
+    }
+
+    // ----- reader tables: ReaderProperty, WGFormat, DefaultWGFormat, ReaderWGFormat -----
+
+    pub fn upsert_reader(&self, r: &ReaderRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO reader_properties (reader, door, direction, disabled)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![r.reader, r.door, r.direction, r.disabled]))
+            .ctx("store reader property")?;
+        Ok(())
+    }
+
+    /// Deletes one reader's row, or every row (`None`); returns how many went.
+    pub fn delete_readers(&self, reader: Option<u32>) -> Result<usize> {
+        self.conn
+            .execute(
+                "DELETE FROM reader_properties WHERE ?1 IS NULL OR reader = ?1",
+                params![reader],
+            )
+            .ctx("delete reader properties")
+    }
+
+    pub fn upsert_wiegand_format(&self, f: &WiegandFormatRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO wiegand_formats
+                   (list, id, card_bit, card_format, ext_parity_format, auto_match)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    f.list,
+                    f.id,
+                    f.card_bit,
+                    f.card_format,
+                    f.ext_parity_format,
+                    f.auto_match
+                ])
+            })
+            .ctx("store Wiegand format")?;
+        Ok(())
+    }
+
+    /// Deletes the formats of `list` with this id and this length (each `None` matches any);
+    /// returns how many went.
+    pub fn delete_wiegand_formats(
+        &self,
+        list: FormatList,
+        id: Option<u32>,
+        card_bit: Option<u32>,
+    ) -> Result<usize> {
+        self.conn
+            .execute(
+                "DELETE FROM wiegand_formats WHERE list = ?1
+                   AND (?2 IS NULL OR id = ?2) AND (?3 IS NULL OR card_bit = ?3)",
+                params![list, id, card_bit],
+            )
+            .ctx("delete Wiegand formats")
+    }
+
+    pub fn upsert_reader_format(&self, f: &ReaderFormatRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO reader_formats
+                   (reader, dev_id, format_id, verify_parity, reversal)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    f.reader,
+                    f.dev_id,
+                    f.format_id,
+                    f.verify_parity,
+                    f.reversal
+                ])
+            })
+            .ctx("store reader Wiegand format")?;
+        Ok(())
+    }
+
+    /// Deletes the reader formats of this reader and this `DevID` (each `None` matches any);
+    /// returns how many went.
+    pub fn delete_reader_formats(&self, reader: Option<u32>, dev_id: Option<u32>) -> Result<usize> {
+        self.conn
+            .execute(
+                "DELETE FROM reader_formats
+                 WHERE (?1 IS NULL OR reader = ?1) AND (?2 IS NULL OR dev_id = ?2)",
+                params![reader, dev_id],
+            )
+            .ctx("delete reader Wiegand formats")
+    }
+
+    /// Everything the reader tables hold.
+    pub fn reader_tables(&self) -> Result<ReaderTables> {
+        let readers = self.all_rows(
+            "SELECT reader, door, direction, disabled FROM reader_properties ORDER BY reader",
+            |r| {
+                Ok(ReaderRow {
+                    reader: r.get(0)?,
+                    door: r.get(1)?,
+                    direction: r.get(2)?,
+                    disabled: r.get(3)?,
+                })
+            },
+        );
+        let formats = self.all_rows(
+            "SELECT list, id, card_bit, card_format, ext_parity_format, auto_match
+             FROM wiegand_formats ORDER BY list, id",
+            |r| {
+                Ok(WiegandFormatRow {
+                    list: r.get(0)?,
+                    id: r.get(1)?,
+                    card_bit: r.get(2)?,
+                    card_format: r.get(3)?,
+                    ext_parity_format: r.get(4)?,
+                    auto_match: r.get(5)?,
+                })
+            },
+        );
+        let reader_formats = self.all_rows(
+            "SELECT reader, dev_id, format_id, verify_parity, reversal
+             FROM reader_formats ORDER BY reader, dev_id",
+            |r| {
+                Ok(ReaderFormatRow {
+                    reader: r.get(0)?,
+                    dev_id: r.get(1)?,
+                    format_id: r.get(2)?,
+                    verify_parity: r.get(3)?,
+                    reversal: r.get(4)?,
+                })
+            },
+        );
+        Ok(ReaderTables {
+            readers: readers.ctx("read reader properties")?,
+            formats: formats.ctx("read Wiegand formats")?,
+            reader_formats: reader_formats.ctx("read reader Wiegand formats")?,
+        })
+    }
+
+    fn all_rows<T>(
+        &self,
+        sql: &str,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Vec<T>> {
+        self.conn.prepare_cached(sql)?.query_map([], row)?.collect()
     }
 
     pub fn set_device_rules(&self, rules: &DeviceRules) -> Result<()> {

@@ -199,4 +199,32 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE query_jobs ADD COLUMN total INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE query_jobs ADD COLUMN upto_id INTEGER;
     "#,
+    // 5: the reader tables [seed 003 §9.1.1]: ReaderProperty (the door and side a server's
+    // ReaderID stands for), the Wiegand formats (list 0 DefaultWGFormat, 1 WGFormat; the
+    // CardFormat as the server sent it, checked before it is stored) and ReaderWGFormat.
+    r#"
+    CREATE TABLE reader_properties (
+        reader     INTEGER PRIMARY KEY,
+        door       INTEGER NOT NULL,
+        direction  INTEGER NOT NULL,
+        disabled   INTEGER NOT NULL
+    );
+    CREATE TABLE wiegand_formats (
+        list               INTEGER NOT NULL,
+        id                 INTEGER NOT NULL,
+        card_bit           INTEGER NOT NULL,
+        card_format        TEXT NOT NULL,
+        ext_parity_format  TEXT NOT NULL,
+        auto_match         INTEGER NOT NULL,
+        PRIMARY KEY (list, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE reader_formats (
+        reader         INTEGER NOT NULL,
+        dev_id         INTEGER NOT NULL,
+        format_id      INTEGER NOT NULL,
+        verify_parity  INTEGER NOT NULL,
+        reversal       INTEGER NOT NULL,
+        PRIMARY KEY (reader, dev_id)
+    ) WITHOUT ROWID;
+    "#,
 ];

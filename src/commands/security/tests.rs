@@ -6,17 +6,21 @@
 
 use super::*;
 use crate::access::model::{
-    Authorization, Card, DeviceRules, FirstCard, FirstCardMode, Holiday, MultiCardGroup, Period,
-    SensorType,
+    Authorization, Card, DeviceRules, Direction, FirstCard, FirstCardMode, Holiday, MultiCardGroup,
+    Period, SensorType,
 };
 use crate::commands::{answer_query, execute_batch};
 use crate::door::Emergency as DoorEmergency;
+use crate::hal::wiegand::Reversal;
 use crate::protocol::command::parse_batch_as;
 use crate::protocol::dialect::Dialect;
 use crate::protocol::options::{ServerOptions, UtcOffset};
 use crate::protocol::security::capabilities::Capabilities;
 use crate::protocol::security::capabilities::tests::seed_example;
 use crate::protocol::security::rtlog::{InOutStatus, RtLog, VerifyType};
+use crate::protocol::security::tables::{
+    FormatList, ReaderFormatRow, ReaderRow, ReaderTables, WiegandFormatRow,
+};
 use crate::store::{Store, StoreError};
 use std::num::NonZeroU8;
 
@@ -130,7 +134,7 @@ impl Rig {
 
 /// The seed's §9.1.1 examples, one batch each: (command, reply, whether the doors must re-read
 /// their parameters).
-const SEED_UPDATES: [(&str, &str, bool); 13] = [
+const SEED_UPDATES: [(&str, &str, bool); 17] = [
     (
         concat!(
             "C:295:DATA UPDATE user CardNo= Pin=1                          Password=234             Group=0",
@@ -207,7 +211,7 @@ const SEED_UPDATES: [(&str, &str, bool); 13] = [
         "ID=510&Return=0&CMD=DATA UPDATE",
         false,
     ),
-    // Reader sides come from the board file; a table this controller keeps nothing of.
+    // The server's reader ids, for ReaderWGFormat; then the Wiegand formats.
     (
         concat!(
             "C:513:DATA UPDATE ReaderProperty ID=1                   DoorID=1        Type=2 Address=1",
@@ -215,7 +219,44 @@ const SEED_UPDATES: [(&str, &str, bool); 13] = [
             " Multicast= DevID=14             OfflineRefuse=0"
         ),
         "ID=513&Return=0&CMD=DATA UPDATE",
-        false,
+        true,
+    ),
+    (
+        concat!(
+            "C:517:DATA UPDATE DefaultWGFormat ID=2 CardBit=26 SiteCode=0 FormatName=Wiegand 26 ",
+            "CardFormat=pccccccccccccccccccccccccp:eeeeeeeeeeeeeooooooooooooo"
+        ),
+        "ID=517&Return=0&CMD=DATA UPDATE",
+        true,
+    ),
+    (
+        concat!(
+            "C:518:DATA UPDATE WGFormat ID=2 CardBit=26 SiteCode=0 FormatName=Wiegand",
+            " 26 CardFormat=pccccccccccccccccccccccccp:eeeeeeeeeeeeeooooooooooooo"
+        ),
+        "ID=518&Return=0&CMD=DATA UPDATE",
+        true,
+    ),
+    // V2.0, with the seed's 35-letter ExtParityFormat masks for a 26-bit format: the masks are
+    // left out, the format is kept.
+    (
+        concat!(
+            "C:520:DATA UPDATE WGFormat ID=3 CardBit=26                            SiteCode=0",
+            "            FormatName= Wiegand26 ",
+            "CardFormat=pccccccccccccccccccccccccp:eeeeeeeeeeeeeooooooooooooo ExtSiteCode=1000;2000 ",
+            "ExtParityFormat=xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeex;xoooooooooooooooooooooooooooooooooxo",
+            " IsDefault=0"
+        ),
+        "ID=520&Return=0&CMD=DATA UPDATE",
+        true,
+    ),
+    (
+        concat!(
+            "C:519:DATA UPDATE ReaderWGFormat ReaderID=1 DevID=14                                  WGFormatID=2",
+            " ParityVerifyDisable=0             ReversalType=0"
+        ),
+        "ID=519&Return=0&CMD=DATA UPDATE",
+        true,
     ),
     (
         concat!(
@@ -237,6 +278,40 @@ fn seed_table_updates_are_answered_and_stored() {
         assert_eq!(effects.access_changed, access_changed, "{command}");
         assert!(effects.remote_commands.is_empty() && !effects.reboot);
     }
+
+    let readers = rig.read(|tx| tx.reader_tables());
+    let seed_format = "pccccccccccccccccccccccccp:eeeeeeeeeeeeeooooooooooooo";
+    let format = |list, id, auto_match| WiegandFormatRow {
+        list,
+        id,
+        card_bit: 26,
+        card_format: seed_format.into(),
+        ext_parity_format: String::new(),
+        auto_match,
+    };
+    assert_eq!(
+        readers,
+        ReaderTables {
+            readers: vec![ReaderRow {
+                reader: 1,
+                door: 1,
+                direction: Direction::In,
+                disabled: false,
+            }],
+            formats: vec![
+                format(FormatList::Default, 2, true),
+                format(FormatList::Custom, 2, false),
+                format(FormatList::Custom, 3, false),
+            ],
+            reader_formats: vec![ReaderFormatRow {
+                reader: 1,
+                dev_id: 14,
+                format_id: 2,
+                verify_parity: true,
+                reversal: Reversal::None,
+            }],
+        }
+    );
 
     let user = rig.read(|tx| tx.user("1")).unwrap();
     assert_eq!(
@@ -457,8 +532,25 @@ fn door_parameters_and_device_rules_are_persisted() {
 
 /// Commands refused with their App 1 code [note §9.1]: (command, reply). Each runs alone on the
 /// same store, which holds user 1.
-const REFUSED: [(&str, &str); 25] = [
+const REFUSED: [(&str, &str); 29] = [
     // -11: a field that does not read, or a door this controller does not have.
+    // Wiegand formats the decoder could not use are refused, not kept to fail at every card.
+    (
+        "C:630:DATA UPDATE WGFormat ID=1\tCardBit=26\tCardFormat=pcccccccccccccccccccccccczp",
+        "ID=630&Return=-11&CMD=DATA UPDATE",
+    ),
+    (
+        "C:631:DATA UPDATE DefaultWGFormat ID=1\tCardBit=34\tCardFormat=pccccccccccccccccccccccccp",
+        "ID=631&Return=-11&CMD=DATA UPDATE",
+    ),
+    (
+        "C:632:DATA UPDATE WGFormat ID=1\tCardFormat=pccp:eeoo\tExtParityFormat=eezo",
+        "ID=632&Return=-11&CMD=DATA UPDATE",
+    ),
+    (
+        "C:633:DATA UPDATE ReaderWGFormat ReaderID=1\tWGFormatID=1\tReversalType=5",
+        "ID=633&Return=-11&CMD=DATA UPDATE",
+    ),
     (
         "C:601:DATA UPDATE user Pin=1\tPrivilege=boss",
         "ID=601&Return=-11&CMD=DATA UPDATE",
@@ -610,6 +702,10 @@ struct Rows {
     door1_disabled: bool,
     door2_drive_secs: u8,
     anti_passback: u16,
+    readers: usize,
+    /// `DefaultWGFormat` rows, `WGFormat` rows.
+    formats: (usize, usize),
+    reader_formats: usize,
 }
 
 /// [`Rows`] after [`fill_tables`].
@@ -627,6 +723,9 @@ const FULL: Rows = Rows {
     door1_disabled: true,
     door2_drive_secs: 9,
     anti_passback: 1,
+    readers: 2,
+    formats: (2, 2),
+    reader_formats: 2,
 };
 
 /// The second user's extra card.
@@ -646,6 +745,16 @@ fn fill_tables(rig: &mut Rig) {
         "C:9:DATA UPDATE DoorProperty ID=1\tDisable=1\n",
         "C:10:DATA UPDATE DoorParameters ID=2\tName=DoorDrivertime\tValue=9\n",
         "C:11:DATA UPDATE DevParameters ID=14\tName=AntiPassback\tValue=1\n",
+        "C:12:DATA UPDATE ReaderProperty ReaderID=1\tDoorID=1\tInOut=0\n",
+        "ReaderID=2\tDoorID=1\tInOut=1\n",
+        "C:13:DATA UPDATE DefaultWGFormat ID=1\tCardBit=26\tCardFormat=",
+        "pccccccccccccccccccccccccp:eeeeeeeeeeeeeooooooooooooo\n",
+        "ID=2\tCardBit=34\tCardFormat=",
+        "pccccccccccccccccccccccccccccccccp:eeeeeeeeeeeeeeeeeooooooooooooooooo\n",
+        "C:14:DATA UPDATE WGFormat ID=1\tCardFormat=pssssssssccccccccccccccccp\n",
+        "ID=2\tCardFormat=pccccccccccccccccccccccccp\tIsDefault=1\n",
+        "C:15:DATA UPDATE ReaderWGFormat ReaderID=1\tDevID=14\tWGFormatID=1\n",
+        "ReaderID=2\tDevID=24\tWGFormatID=2\tReversalType=1\n",
     ));
     for time in [
         "2026-11-23 08:00:00",
@@ -670,6 +779,7 @@ fn rows(rig: &mut Rig) -> Rows {
                 super_users += usize::from(tx.is_super_user(pin, door)?);
             }
         }
+        let reader_tables = tx.reader_tables()?;
         let cards: Vec<Card> = [SEED_CARD, OTHER_CARD]
             .into_iter()
             .filter_map(|n| tx.card(n).transpose())
@@ -688,6 +798,20 @@ fn rows(rig: &mut Rig) -> Rows {
             door1_disabled: door1.disabled,
             door2_drive_secs: door2.drive_secs,
             anti_passback: tx.device_rules()?.anti_passback,
+            readers: reader_tables.readers.len(),
+            formats: (
+                reader_tables
+                    .formats
+                    .iter()
+                    .filter(|f| f.list == FormatList::Default)
+                    .count(),
+                reader_tables
+                    .formats
+                    .iter()
+                    .filter(|f| f.list == FormatList::Custom)
+                    .count(),
+            ),
+            reader_formats: reader_tables.reader_formats.len(),
         })
     })
 }
@@ -813,6 +937,66 @@ fn deletes_remove_exactly_the_rows_named() {
         (
             "C:342:DATA DELETE ReaderProperty*",
             "ID=342&Return=0&CMD=DATA DELETE",
+            Rows { readers: 0, ..FULL },
+        ),
+        (
+            "C:342:DATA DELETE ReaderProperty ReaderID=2",
+            "ID=342&Return=0&CMD=DATA DELETE",
+            Rows { readers: 1, ..FULL },
+        ),
+        (
+            "C:342:DATA DELETE DefaultWGFormat ID=1",
+            "ID=342&Return=0&CMD=DATA DELETE",
+            Rows {
+                formats: (1, 2),
+                ..FULL
+            },
+        ),
+        (
+            "C:343:DATA DELETE DefaultWGFormat CardBit=34",
+            "ID=343&Return=0&CMD=DATA DELETE",
+            Rows {
+                formats: (1, 2),
+                ..FULL
+            },
+        ),
+        // `*` deletes the formats of the list named, not the other list nor the readers'.
+        (
+            "C:342:DATA DELETE WGFormat *",
+            "ID=342&Return=0&CMD=DATA DELETE",
+            Rows {
+                formats: (2, 0),
+                ..FULL
+            },
+        ),
+        // The seed deletes reader formats under the name WGFormat [AMB-15].
+        (
+            "C:342:DATA DELETE WGFormat ReaderID=1",
+            "ID=342&Return=0&CMD=DATA DELETE",
+            Rows {
+                reader_formats: 1,
+                ..FULL
+            },
+        ),
+        (
+            "C:343:DATA DELETE WGFormat DevID=24",
+            "ID=343&Return=0&CMD=DATA DELETE",
+            Rows {
+                reader_formats: 1,
+                ..FULL
+            },
+        ),
+        (
+            "C:344:DATA DELETE ReaderWGFormat *",
+            "ID=344&Return=0&CMD=DATA DELETE",
+            Rows {
+                reader_formats: 0,
+                ..FULL
+            },
+        ),
+        (
+            "C:345:DATA DELETE WGFormat FormatName=Wiegand 26",
+            "ID=345&Return=-621&CMD=DATA DELETE",
             FULL,
         ),
         (
@@ -891,7 +1075,9 @@ fn deletes_remove_exactly_the_rows_named() {
         assert_eq!(rows(&mut rig), after, "{command}");
         let door_tables = after.door1_disabled != FULL.door1_disabled
             || after.door2_drive_secs != FULL.door2_drive_secs
-            || after.anti_passback != FULL.anti_passback;
+            || after.anti_passback != FULL.anti_passback
+            || (after.readers, after.formats, after.reader_formats)
+                != (FULL.readers, FULL.formats, FULL.reader_formats);
         assert_eq!(effects.access_changed, door_tables, "{command}");
     }
 }

@@ -476,7 +476,7 @@ fn a_readers_edges_decode_to_its_card_and_bad_frames_are_refused() {
     // 26-bit H10301, FC 123 CN 4567: card 123 × 65536 + 4567 (see the decoder's tests).
     const FRAME: &str = "10111101100010001110101110";
     let card = FrameRead::Card(8_065_495);
-    let mut decoder = ReaderDecoder::new(reader(1));
+    let mut decoder = ReaderDecoder::new(reader(1), SharedReaderTables::default());
     let mut seqnos = [0; 2];
     let mut frame = |decoder: &mut ReaderDecoder, bits: &str, at: u64, skip| {
         for edge in pulses(bits, at, &mut seqnos, skip) {

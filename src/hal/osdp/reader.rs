@@ -15,6 +15,7 @@
 use crate::config::board::ReaderAt;
 use crate::controller::ControllerInput;
 use crate::hal::Feedback;
+use crate::hal::formats::SharedReaderTables;
 use crate::hal::reads::{ReaderReads, frame_input};
 use crate::hal::wiegand::{Frame, Key};
 use crate::protocol::session::Mono;
@@ -162,10 +163,10 @@ pub struct ReaderTrack {
 }
 
 impl ReaderTrack {
-    pub fn new(at: ReaderAt) -> ReaderTrack {
+    pub fn new(at: ReaderAt, reader_tables: SharedReaderTables) -> ReaderTrack {
         ReaderTrack {
             at,
-            reads: ReaderReads::default(),
+            reads: ReaderReads::new(reader_tables),
             link: LinkWatch::default(),
             tamper: false,
         }

@@ -59,7 +59,7 @@ fn a_read_claiming_more_bits_than_its_data_holds_is_cut_to_the_data() {
 
 #[test]
 fn a_card_read_becomes_a_credential_at_the_readers_door_and_side() {
-    let mut track = ReaderTrack::new(at(2, ReaderSide::Out));
+    let mut track = ReaderTrack::new(at(2, ReaderSide::Out), SharedReaderTables::default());
     assert_eq!(
         track.card_read(26, &packed(H10301_CARD), Mono(0)),
         Some(ControllerInput::Credential {
@@ -72,7 +72,7 @@ fn a_card_read_becomes_a_credential_at_the_readers_door_and_side() {
 
 #[test]
 fn a_card_read_that_fails_its_format_is_a_bad_frame_and_keys_make_a_password() {
-    let mut track = ReaderTrack::new(at(1, ReaderSide::In));
+    let mut track = ReaderTrack::new(at(1, ReaderSide::In), SharedReaderTables::default());
     let bad_frame = Some(ControllerInput::BadWiegandFrame {
         door: 1,
         side: Direction::In,
@@ -112,7 +112,7 @@ fn typed_at_door_1(digits: &str) -> ControllerInput {
 
 #[test]
 fn the_tamper_flag_is_reported_once_per_change() {
-    let mut track = ReaderTrack::new(at(1, ReaderSide::In));
+    let mut track = ReaderTrack::new(at(1, ReaderSide::In), SharedReaderTables::default());
     let seen: Vec<_> = [false, true, true, false, false, true]
         .into_iter()
         .map(|tamper| track.local_status(tamper))
@@ -476,6 +476,7 @@ fn wiring() -> (OsdpWiring, Receiver<ControllerInput>) {
             UtcOffset(0),
         )),
         status: OsdpStatus::default(),
+        reader_tables: SharedReaderTables::default(),
     };
     (wiring, inputs)
 }

@@ -14,6 +14,7 @@ use crate::access::model::{
     Authorization, Card, DeviceRules, Direction, DoorId, DoorSettings, FirstCard, FirstCardMode,
     Holiday, MAX_DOORS, MultiCardGroup, Period, SensorType, SuperUser, TimeZone,
 };
+use crate::hal::wiegand::{FormatError, Reversal, WiegandFormat};
 use crate::protocol::civil::LocalDateTime;
 use crate::protocol::fields::{Fields, FieldsError};
 use crate::protocol::record::parse_card;
@@ -96,6 +97,10 @@ pub enum TableUpdate {
     Device(DeviceParam),
     /// `ReaderProperty`, either form [AMB-16], keyed by reader id.
     Reader(ReaderRow),
+    /// `WGFormat` or `DefaultWGFormat`, keyed by (list, id).
+    WiegandFormat(WiegandFormatRow),
+    /// `ReaderWGFormat`, keyed by (reader id, `DevID`).
+    ReaderFormat(ReaderFormatRow),
     /// A table of note §5.2 this agent keeps nothing for, or a `DoorParameters` /
     /// `DevParameters` name it does not act on (App 10/12 names it does not model, and unknown
     /// names): answered 0. `what` names it for the log.
@@ -168,6 +173,62 @@ pub struct ReaderRow {
     pub disabled: bool,
 }
 
+/// Which of the two format tables a [`WiegandFormatRow`] is in [seed 003 §9.1.1].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatList {
+    /// `DefaultWGFormat`: the formats a reader without a `ReaderWGFormat` row matches against.
+    Default,
+    /// `WGFormat`: formats a `ReaderWGFormat` row names; with `IsDefault=1` (V2.0) they are
+    /// matched against too.
+    Custom,
+}
+
+/// A `WGFormat` / `DefaultWGFormat` row [seed 003 §9.1.1]. Its `CardFormat` (and V2.0
+/// `ExtParityFormat`) were checked when it was read: [`WiegandFormatRow::format`] builds them.
+/// `SiteCode`, `ExtSiteCode` and `FormatName` describe the format for the server's operators and
+/// are not used to read cards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WiegandFormatRow {
+    pub list: FormatList,
+    pub id: u32,
+    /// The format's length (`CardBit`, which must match the `CardFormat`).
+    pub card_bit: u32,
+    pub card_format: String,
+    /// `;`-separated extra parity masks; empty when the row has none.
+    pub ext_parity_format: String,
+    /// `IsDefault=1`: takes part in automatic matching (V2.0; a `DefaultWGFormat` row always
+    /// does).
+    pub auto_match: bool,
+}
+
+impl WiegandFormatRow {
+    pub fn format(&self) -> Result<WiegandFormat, FormatError> {
+        WiegandFormat::from_card_format(&self.card_format)?.with_ext_parity(&self.ext_parity_format)
+    }
+}
+
+/// A `ReaderWGFormat` row [seed 003 §9.1.1]: the one format a reader's frames are read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderFormatRow {
+    pub reader: u32,
+    pub dev_id: u32,
+    /// `WGFormatID`: a `WGFormat` row (or, failing that, a `DefaultWGFormat` row).
+    pub format_id: u32,
+    /// `ParityVerifyDisable=0`.
+    pub verify_parity: bool,
+    pub reversal: Reversal,
+}
+
+/// What the reader tables hold: each reader's door and side as the server numbers it, the Wiegand
+/// formats, and the format each reader uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderTables {
+    pub readers: Vec<ReaderRow>,
+    /// In list order (`DefaultWGFormat` first), then by id.
+    pub formats: Vec<WiegandFormatRow>,
+    pub reader_formats: Vec<ReaderFormatRow>,
+}
+
 /// The tables this module types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Table {
@@ -183,11 +244,14 @@ enum Table {
     DoorParameters,
     DevParameters,
     ReaderProperty,
+    DefaultWgFormat,
+    WgFormat,
+    ReaderWgFormat,
     /// Access records: `DATA DELETE transaction *` only.
     Transaction,
 }
 
-const TABLES: [(&str, Table); 13] = [
+const TABLES: [(&str, Table); 16] = [
     ("user", Table::User),
     ("userauthorize", Table::UserAuthorize),
     ("timezone", Table::TimeZone),
@@ -200,12 +264,15 @@ const TABLES: [(&str, Table); 13] = [
     ("DoorParameters", Table::DoorParameters),
     ("DevParameters", Table::DevParameters),
     ("ReaderProperty", Table::ReaderProperty),
+    ("DefaultWGFormat", Table::DefaultWgFormat),
+    ("WGFormat", Table::WgFormat),
+    ("ReaderWGFormat", Table::ReaderWgFormat),
     ("transaction", Table::Transaction),
 ];
 
 /// Tables of note §5.2 this agent accepts and keeps nothing for (no fingerprint, face or ID-card
-/// reader, linkage, Wiegand formats, expansion boards, intercom or elevator).
-const IGNORED_TABLES: [&str; 33] = [
+/// reader, linkage, expansion boards, intercom or elevator).
+const IGNORED_TABLES: [&str; 30] = [
     "extuser",
     "identitycard",
     "templatev10",
@@ -217,9 +284,6 @@ const IGNORED_TABLES: [&str; 33] = [
     "ReaderParameter",
     "AuxIn",
     "AuxOut",
-    "DefaultWGFormat",
-    "WGFormat",
-    "ReaderWGFormat",
     "InputIOSetting",
     "DiffTimezoneVS",
     "DoorVSTimezone",
@@ -376,8 +440,72 @@ pub fn parse_update(table: &str, record: &Fields) -> Result<TableUpdate, TableEr
                 disabled: optional(record, "Disable", flag)?.unwrap_or(false),
             })
         }
+        Table::DefaultWgFormat | Table::WgFormat => {
+            TableUpdate::WiegandFormat(wiegand_format_row(kind, record)?)
+        }
+        Table::ReaderWgFormat => TableUpdate::ReaderFormat(ReaderFormatRow {
+            reader: number("ReaderID", required(record, "ReaderID")?)?,
+            dev_id: optional(record, "DevID", number)?.unwrap_or(0),
+            format_id: number("WGFormatID", required(record, "WGFormatID")?)?,
+            verify_parity: !optional(record, "ParityVerifyDisable", flag)?.unwrap_or(false),
+            reversal: optional(record, "ReversalType", |field, text| {
+                Reversal::try_from(number::<u32>(field, text)?)
+                    .map_err(|e| bad(field, e.to_string()))
+            })?
+            .unwrap_or_default(),
+        }),
         Table::Transaction => return Err(TableError::UnknownTable(table.to_owned())),
     })
+}
+
+/// A `WGFormat` / `DefaultWGFormat` record. A `CardFormat` the decoder cannot use, or one whose
+/// length is not `CardBit`, is refused (-11) rather than kept to fail at every card; so is an
+/// `ExtParityFormat` mask with a letter other than e, o and x.
+fn wiegand_format_row(kind: Table, record: &Fields) -> Result<WiegandFormatRow, TableError> {
+    let list = format_list(kind);
+    let id = number("ID", required(record, "ID")?)?;
+    let card_format = required(record, "CardFormat")?.trim().to_owned();
+    let format = WiegandFormat::from_card_format(&card_format)
+        .map_err(|e| bad("CardFormat", e.to_string()))?;
+    let card_bit = format.bit_count();
+    if let Some(sent) = optional(record, "CardBit", number::<u32>)?
+        && sent != card_bit
+    {
+        return Err(bad(
+            "CardBit",
+            format!("{sent}, but the CardFormat has {card_bit} bits"),
+        ));
+    }
+    // The seed's own V2.0 example pairs 35-letter masks with a 26-bit CardFormat: a mask of
+    // another length is left out (the CardFormat's parity still holds), not the whole format.
+    let mut masks = Vec::new();
+    for mask in record.get("ExtParityFormat").unwrap_or("").split(';') {
+        let mask = mask.trim();
+        match format.clone().with_ext_parity(mask) {
+            Ok(_) if mask.is_empty() => {}
+            Ok(_) => masks.push(mask),
+            Err(e @ FormatError::CoverageLength { .. }) => {
+                log::warn!("Wiegand format {id}: ExtParityFormat mask left out: {e}");
+            }
+            Err(e) => return Err(bad("ExtParityFormat", e.to_string())),
+        }
+    }
+    Ok(WiegandFormatRow {
+        list,
+        id,
+        card_bit,
+        card_format,
+        ext_parity_format: masks.join(";"),
+        auto_match: list == FormatList::Default
+            || optional(record, "IsDefault", flag)?.unwrap_or(false),
+    })
+}
+
+fn format_list(kind: Table) -> FormatList {
+    match kind {
+        Table::DefaultWgFormat => FormatList::Default,
+        _ => FormatList::Custom,
+    }
 }
 
 fn user_patch(record: &Fields) -> Result<UserPatch, TableError> {
@@ -513,6 +641,17 @@ pub enum TableDelete {
     DevParameters,
     /// `ReaderProperty`, either form.
     Readers { reader: Option<u32> },
+    /// `WGFormat` / `DefaultWGFormat` by `ID` or `CardBit`, or all of the list.
+    WiegandFormats {
+        list: FormatList,
+        id: Option<u32>,
+        card_bit: Option<u32>,
+    },
+    /// `ReaderWGFormat`, also written `WGFormat ReaderID=x` / `WGFormat DevID=x` [AMB-15].
+    ReaderFormats {
+        reader: Option<u32>,
+        dev_id: Option<u32>,
+    },
     /// `transaction *`: every stored access record.
     Transactions,
     /// A table of note §5.2 this agent keeps nothing for: answered 0.
@@ -531,7 +670,7 @@ pub fn parse_delete(table: &str, condition: &DeleteCondition) -> Result<TableDel
         }
         (DeleteCondition::Match(f), _) => (table, Some(f)),
     };
-    let kind = match lookup(table)? {
+    let mut kind = match lookup(table)? {
         Lookup::Typed(kind) => kind,
         Lookup::Ignored => {
             return Ok(TableDelete::Ignored {
@@ -541,6 +680,10 @@ pub fn parse_delete(table: &str, condition: &DeleteCondition) -> Result<TableDel
     };
     let none = Fields::default();
     let cond = conditions.unwrap_or(&none);
+    // AMB-15: the seed deletes reader formats as `WGFormat ReaderID=x` / `WGFormat DevID=x`.
+    if kind == Table::WgFormat && (cond.get("ReaderID").is_some() || cond.get("DevID").is_some()) {
+        kind = Table::ReaderWgFormat;
+    }
     let allowed: &[&str] = match kind {
         Table::User => &["Pin"],
         Table::UserAuthorize => &["Pin", "AuthorizeTimezoneId"],
@@ -552,6 +695,8 @@ pub fn parse_delete(table: &str, condition: &DeleteCondition) -> Result<TableDel
         Table::MulCardUser => &["Pin", "CardNo"],
         Table::DoorProperty | Table::DoorParameters => &["ID"],
         Table::ReaderProperty => &["ReaderID", "ID"],
+        Table::DefaultWgFormat | Table::WgFormat => &["ID", "CardBit"],
+        Table::ReaderWgFormat => &["ReaderID", "DevID"],
         Table::DevParameters | Table::Transaction => &[],
     };
     if let Some((field, _)) = cond
@@ -604,6 +749,15 @@ pub fn parse_delete(table: &str, condition: &DeleteCondition) -> Result<TableDel
                 Some(id) => Some(id),
                 None => optional(cond, "ID", number)?,
             },
+        },
+        Table::DefaultWgFormat | Table::WgFormat => TableDelete::WiegandFormats {
+            list: format_list(kind),
+            id: optional(cond, "ID", number)?,
+            card_bit: optional(cond, "CardBit", number)?,
+        },
+        Table::ReaderWgFormat => TableDelete::ReaderFormats {
+            reader: optional(cond, "ReaderID", number)?,
+            dev_id: optional(cond, "DevID", number)?,
         },
         Table::Transaction => TableDelete::Transactions,
     })
